@@ -1,0 +1,294 @@
+// Package server wires tender together: configuration, the store, the
+// services, the dialects' routes, the job worker and the HTTP server. The
+// tender command and the end-to-end tests start the same Server.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/account"
+	"github.com/tenderpay/tender/api"
+	"github.com/tenderpay/tender/api/forward"
+	"github.com/tenderpay/tender/job"
+	"github.com/tenderpay/tender/payment"
+	"github.com/tenderpay/tender/processor/sim"
+	"github.com/tenderpay/tender/store"
+	"github.com/tenderpay/tender/store/postgres"
+	"github.com/tenderpay/tender/store/sqlite"
+)
+
+// Config is tender's configuration. DefaultConfig gives the defaults;
+// TENDER_* environment variables and then flags override them.
+type Config struct {
+	Addr            string        `json:"addr"`
+	DB              string        `json:"db"`
+	SecretFile      string        `json:"secret_file"`
+	Secret          string        `json:"-"`
+	LogLevel        string        `json:"log_level"`
+	MaxBodyBytes    int64         `json:"max_body_bytes"`
+	SimLatency      time.Duration `json:"sim_latency"`
+	SimBankDelay    time.Duration `json:"sim_bank_delay"`
+	IdempotencyTTL  time.Duration `json:"idempotency_ttl"`
+	JobInterval     time.Duration `json:"job_interval"`
+	ShutdownTimeout time.Duration `json:"shutdown_timeout"`
+	Synchronous     string        `json:"sqlite_synchronous"`
+	PostgresConns   int           `json:"postgres_conns"`
+}
+
+// DefaultConfig returns the defaults: 127.0.0.1:8080 on ./tender.db.
+func DefaultConfig() Config {
+	return Config{
+		Addr: "127.0.0.1:8080", DB: "sqlite:./tender.db", LogLevel: "info", MaxBodyBytes: 1 << 20,
+		SimBankDelay: 30 * time.Second, IdempotencyTTL: time.Hour, JobInterval: 250 * time.Millisecond,
+		ShutdownTimeout: 15 * time.Second, Synchronous: "full", PostgresConns: 16,
+	}
+}
+
+// Validate checks c before anything opens.
+func (c *Config) Validate() error {
+	if !strings.HasPrefix(c.DB, "sqlite:") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
+		return fmt.Errorf("--db must be sqlite:PATH or a postgres:// URL, not %q", c.DB)
+	}
+	if c.Synchronous != "full" && c.Synchronous != "normal" {
+		return fmt.Errorf("sqlite synchronous must be full or normal")
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return err
+	}
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("log level %q: use debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// NewLogger returns a JSON logger at c's level.
+func (c *Config) NewLogger(w io.Writer) *slog.Logger {
+	l, _ := parseLevel(c.LogLevel)
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// OpenStore opens the database named by url (sqlite:PATH or postgres://…),
+// creating it and applying migrations. exclusive locks a SQLite file for
+// this process alone (what a server needs).
+func OpenStore(ctx context.Context, url string, exclusive bool, c Config) (store.Store, error) {
+	if path, ok := strings.CutPrefix(url, "sqlite:"); ok {
+		if path == "" {
+			return nil, errors.New("sqlite: needs a file path, e.g. sqlite:./tender.db")
+		}
+		return sqlite.Open(ctx, path, sqlite.Options{Exclusive: exclusive, Synchronous: c.Synchronous})
+	}
+	return postgres.Open(ctx, url, postgres.Options{MaxConns: c.PostgresConns})
+}
+
+// loadSecret returns the installation's master secret: from c.Secret, or
+// from the secret file (made with 32 random bytes when absent).
+func (c *Config) loadSecret() ([]byte, error) {
+	if c.Secret != "" {
+		return []byte(c.Secret), nil
+	}
+	path := c.SecretFile
+	if path == "" {
+		if p, ok := strings.CutPrefix(c.DB, "sqlite:"); ok {
+			path = p + ".secret"
+		} else {
+			path = "tender.secret"
+		}
+	}
+	if b, err := os.ReadFile(path); err == nil {
+		s := strings.TrimSpace(string(b))
+		if len(s) < 32 {
+			return nil, fmt.Errorf("secret file %s holds fewer than 32 characters", path)
+		}
+		return []byte(s), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return nil, err
+	}
+	s := hex.EncodeToString(buf)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return c.loadSecret() // another process made it first
+	} else if err != nil {
+		return nil, fmt.Errorf("create secret file: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(s + "\n"); err != nil {
+		return nil, err
+	}
+	return []byte(s), f.Sync()
+}
+
+// Server is a running tender.
+type Server struct {
+	Config   Config
+	Log      *slog.Logger
+	Store    store.Store
+	Accounts *account.Service
+	Payments *payment.Service
+	Sim      *sim.Sim
+	Worker   *job.Worker
+	Metrics  *api.Metrics
+	Handler  http.Handler
+
+	http     *http.Server
+	ln       net.Listener
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	closeErr error
+	once     sync.Once
+}
+
+// New opens the store and builds every part, without listening yet.
+func New(ctx context.Context, c Config, logOut io.Writer) (*Server, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	secret, err := c.loadSecret()
+	if err != nil {
+		return nil, err
+	}
+	st, err := OpenStore(ctx, c.DB, true, c)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Config: c, Log: c.NewLogger(logOut), Store: st, Metrics: api.NewMetrics()}
+	s.Sim = sim.New(c.SimBankDelay)
+	s.Sim.Latency = c.SimLatency
+	s.Accounts = account.New(st)
+	s.Payments = payment.New(st, s.Sim, secret)
+	s.Worker = job.New(st, s.Log)
+	s.Worker.Interval = c.JobInterval
+	s.Worker.Metrics.Done = s.Metrics.JobDone
+	s.Worker.Handle(payment.JobSettleBank, s.Payments.SettleBankPayment)
+	s.Worker.Every("idempotency.sweep", time.Minute, func(ctx context.Context) error {
+		return st.Write(ctx, func(tx store.Tx) error {
+			_, err := tx.DeleteExpiredIdempotencyRecords(ctx, tx.Now(), 5000)
+			return err
+		})
+	})
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("GET /metrics", s.Metrics.Handler())
+	fwd := &forward.Handler{Payments: s.Payments, Accounts: s.Accounts, Idem: forward.NewIdempotency(st, c.IdempotencyTTL), Log: s.Log}
+	fwd.Register(mux)
+	mw := &api.Middleware{Log: s.Log, Metrics: s.Metrics, MaxBodyBytes: c.MaxBodyBytes, Dialect: Dialect}
+	s.Handler = mw.Wrap(mux)
+	return s, nil
+}
+
+// Dialect names the dialect that serves path.
+func Dialect(path string) string {
+	switch {
+	case path == "/healthz" || path == "/metrics":
+		return "ops"
+	default:
+		return "forward"
+	}
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	err := s.Store.Read(ctx, func(tx store.Tx) error {
+		_, err := tx.CountOrganizations(ctx)
+		return err
+	})
+	if err != nil {
+		s.Log.Error("health check failed", "err", err)
+		api.WriteJSON(w, http.StatusServiceUnavailable, []byte(`{"status":"unavailable"}`))
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, []byte(`{"status":"ok","engine":"`+s.Store.Engine()+`"}`))
+}
+
+// Bootstrap creates a first organization when the database has none and
+// returns its credentials; it returns nil when one exists already.
+func (s *Server) Bootstrap(ctx context.Context) (*account.Bootstrap, error) {
+	has, err := s.Accounts.HasOrganizations(ctx)
+	if err != nil || has {
+		return nil, err
+	}
+	return s.Accounts.CreateOrganization(ctx, "Default organization")
+}
+
+// Start listens on the configured address and serves in the background,
+// with the job worker.
+func (s *Server) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.Config.Addr)
+	if err != nil {
+		s.Store.Close()
+		return err
+	}
+	s.ln = ln
+	s.http = &http.Server{Handler: s.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn)}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.Log.Error("http server stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.Worker.Run(wctx, s.Config.ShutdownTimeout)
+	}()
+	s.Log.Info("tender listening", "addr", ln.Addr().String(), "engine", s.Store.Engine())
+	return nil
+}
+
+// Addr returns the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// URL returns the server's base URL.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// Close stops accepting, drains in-flight requests, stops the worker
+// (cancelling jobs after the grace period) and closes the database, in
+// that order.
+func (s *Server) Close() error {
+	s.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.Config.ShutdownTimeout)
+		defer cancel()
+		var errs []error
+		if s.http != nil {
+			errs = append(errs, s.http.Shutdown(ctx))
+		}
+		if s.cancel != nil {
+			s.cancel()
+		}
+		s.wg.Wait()
+		errs = append(errs, s.Store.Close())
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+// ScopeOf returns the scope of an account in a mode, for tools and tests.
+func ScopeOf(orgID, accountID string, mode tender.Mode) tender.Scope {
+	return tender.Scope{OrganizationID: orgID, AccountID: accountID, Mode: mode}
+}

@@ -1,0 +1,430 @@
+// Package sqlite is tender's embedded store: one SQLite file in WAL mode
+// with synchronous=FULL, so that an acknowledged write survives power loss.
+//
+// All writes go through one writer goroutine that owns the only write
+// connection. It takes every command queued while the previous commit was
+// being fsynced and runs them in one transaction, each inside a savepoint
+// (group commit): a failing command rolls back alone, and the batch costs
+// one fsync. Reads use a pool of read-only connections, which WAL lets run
+// beside the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/store"
+	"github.com/tenderpay/tender/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Migrations returns the embedded SQLite migrations.
+func Migrations() ([]sqlstore.Migration, error) {
+	sub, err := fs.Sub(migrationFS, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	return sqlstore.LoadMigrations(sub)
+}
+
+// maxBatch bounds how many commands share one commit.
+const maxBatch = 256
+
+var dialect = &sqlstore.Dialect{InterpretError: interpretError}
+
+// interpretError maps SQLite constraint violations to domain errors.
+func interpretError(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return tender.Errorf(tender.ECONFLICT, "already exists")
+		}
+	}
+	return err
+}
+
+// Options tune Open.
+type Options struct {
+	// Clock fixes each transaction's time; the system clock by default.
+	Clock tender.Clock
+	// Exclusive takes an advisory lock on PATH.lock so that no second
+	// tender server opens the same file (Claim's in-memory locks rely on it).
+	Exclusive bool
+	// Synchronous is the synchronous pragma: "full" (default) or "normal".
+	Synchronous string
+}
+
+// DB is an open SQLite store.
+type DB struct {
+	path  string
+	clock tender.Clock
+	wdb   *sql.DB
+	wconn *sql.Conn
+	rdb   *sql.DB
+	reqs  chan *writeReq
+	quit  chan struct{}
+	done  chan struct{}
+	lock  *os.File
+
+	closeOnce sync.Once
+	rstmts    sync.Map // query → *sql.Stmt on rdb
+
+	claimMu sync.Mutex
+	claims  map[string]time.Time
+}
+
+var _ store.Store = (*DB)(nil)
+
+type writeReq struct {
+	ctx context.Context
+	fn  func(store.Tx) error
+	err chan error
+}
+
+func dsn(path string, sync string, readOnly bool) string {
+	s := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")"
+	if readOnly {
+		s += "&_pragma=query_only(1)"
+	}
+	return s
+}
+
+// Open opens (creating if needed) the SQLite database at path and applies
+// pending migrations.
+func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
+	defer tender.Wrap(&err, "sqlite.Open(%q)", path)
+	if opts.Clock == nil {
+		opts.Clock = tender.SystemClock{}
+	}
+	if opts.Synchronous == "" {
+		opts.Synchronous = "full"
+	}
+	db := &DB{path: path, clock: opts.Clock, reqs: make(chan *writeReq, 4*maxBatch), quit: make(chan struct{}),
+		done: make(chan struct{}), claims: make(map[string]time.Time)}
+	if opts.Exclusive {
+		f, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("database %s is in use by another tender server", path)
+		}
+		db.lock = f
+	}
+	if db.wdb, err = sql.Open("sqlite", dsn(path, opts.Synchronous, false)); err != nil {
+		db.unlock()
+		return nil, err
+	}
+	db.wdb.SetMaxOpenConns(1)
+	db.wdb.SetConnMaxIdleTime(0)
+	db.wdb.SetConnMaxLifetime(0)
+	migrations, err := Migrations()
+	if err != nil {
+		db.wdb.Close()
+		db.unlock()
+		return nil, err
+	}
+	if _, err := sqlstore.Migrate(ctx, db.wdb, migrations, ""); err != nil {
+		db.wdb.Close()
+		db.unlock()
+		return nil, err
+	}
+	if db.wconn, err = db.wdb.Conn(ctx); err != nil {
+		db.wdb.Close()
+		db.unlock()
+		return nil, err
+	}
+	if db.rdb, err = sql.Open("sqlite", dsn(path, opts.Synchronous, true)); err != nil {
+		db.wconn.Close()
+		db.wdb.Close()
+		db.unlock()
+		return nil, err
+	}
+	n := 2 * runtime.NumCPU()
+	db.rdb.SetMaxOpenConns(n)
+	db.rdb.SetMaxIdleConns(n)
+	go db.writer()
+	return db, nil
+}
+
+func (db *DB) unlock() {
+	if db.lock != nil {
+		db.lock.Close()
+		db.lock = nil
+	}
+}
+
+// Engine returns "sqlite".
+func (db *DB) Engine() string { return "sqlite" }
+
+// Path returns the database file's path.
+func (db *DB) Path() string { return db.path }
+
+// Close stops the writer after the queued writes and closes the database.
+func (db *DB) Close() error {
+	var err error
+	db.closeOnce.Do(func() {
+		close(db.quit)
+		<-db.done
+		db.rstmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+		err = errors.Join(db.rdb.Close(), db.wconn.Close(), db.wdb.Close())
+		db.unlock()
+	})
+	return err
+}
+
+var errClosed = errors.New("sqlite store is closed")
+
+// Write queues fn for the writer and waits until its batch is committed.
+func (db *DB) Write(ctx context.Context, fn func(store.Tx) error) error {
+	r := &writeReq{ctx: ctx, fn: fn, err: make(chan error, 1)}
+	select {
+	case db.reqs <- r:
+	case <-db.quit:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, wait for the outcome even if ctx ends: the command may
+	// already be part of a committing batch.
+	return <-r.err
+}
+
+// writer owns the write connection and commits batches of commands.
+func (db *DB) writer() {
+	defer close(db.done)
+	cache := &stmtCache{conn: db.wconn, stmts: make(map[string]*sql.Stmt)}
+	defer cache.close()
+	batch := make([]*writeReq, 0, maxBatch)
+	for {
+		var first *writeReq
+		select {
+		case first = <-db.reqs:
+		case <-db.quit:
+			// Drain what was queued before Close.
+			for {
+				select {
+				case r := <-db.reqs:
+					db.commit(cache, []*writeReq{r})
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-db.reqs:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		db.commit(cache, batch)
+	}
+}
+
+// commit runs one batch in one transaction and reports each command's outcome.
+func (db *DB) commit(cache *stmtCache, batch []*writeReq) {
+	bg := context.Background()
+	errs := make([]error, len(batch))
+	if _, err := db.wconn.ExecContext(bg, "BEGIN IMMEDIATE"); err != nil {
+		for _, r := range batch {
+			r.err <- fmt.Errorf("sqlite: begin: %w", err)
+		}
+		return
+	}
+	ok := 0
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if _, err := db.wconn.ExecContext(bg, "SAVEPOINT cmd"); err != nil {
+			errs[i] = err
+			continue
+		}
+		err := runFn(r.ctx, r.fn, sqlstore.NewTx(cache, dialect, db.clock.Now()))
+		if err != nil {
+			if _, rerr := db.wconn.ExecContext(bg, "ROLLBACK TO cmd"); rerr != nil {
+				db.abort(batch, fmt.Errorf("sqlite: rollback to savepoint: %w", rerr))
+				return
+			}
+			errs[i] = err
+		} else {
+			ok++
+		}
+		if _, err := db.wconn.ExecContext(bg, "RELEASE cmd"); err != nil {
+			db.abort(batch, fmt.Errorf("sqlite: release savepoint: %w", err))
+			return
+		}
+	}
+	if ok == 0 {
+		_, _ = db.wconn.ExecContext(bg, "ROLLBACK")
+	} else if _, err := db.wconn.ExecContext(bg, "COMMIT"); err != nil {
+		db.abort(batch, fmt.Errorf("sqlite: commit: %w", err))
+		return
+	}
+	for i, r := range batch {
+		r.err <- errs[i]
+	}
+}
+
+// abort rolls the whole batch back and fails every command in it.
+func (db *DB) abort(batch []*writeReq, err error) {
+	_, _ = db.wconn.ExecContext(context.Background(), "ROLLBACK")
+	for _, r := range batch {
+		r.err <- err
+	}
+}
+
+// runFn calls fn, turning a panic into an error so one command cannot take
+// down the writer.
+func runFn(ctx context.Context, fn func(store.Tx) error, tx store.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic in write transaction: %v", p)
+		}
+	}()
+	return fn(tx)
+}
+
+// Read runs fn in a read transaction on a reader connection.
+func (db *DB) Read(ctx context.Context, fn func(store.Tx) error) error {
+	tx, err := db.rdb.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(sqlstore.NewTx(&txStmts{tx: tx, db: db}, dialect, db.clock.Now()))
+}
+
+// Claim takes an in-memory lock: the Exclusive file lock makes this process
+// the file's only server, so no other holder can exist.
+func (db *DB) Claim(ctx context.Context, name string, ttl time.Duration) (func(), error) {
+	db.claimMu.Lock()
+	defer db.claimMu.Unlock()
+	now := time.Now()
+	if exp, ok := db.claims[name]; ok && now.Before(exp) {
+		return nil, tender.Errorf(tender.ECONFLICT, "%s is in use", name)
+	}
+	exp := now.Add(ttl)
+	db.claims[name] = exp
+	return func() {
+		db.claimMu.Lock()
+		if db.claims[name] == exp {
+			delete(db.claims, name)
+		}
+		db.claimMu.Unlock()
+	}, nil
+}
+
+// stmtCache runs statements on the write connection through prepared
+// statements kept for the connection's life. Only the writer goroutine uses it.
+type stmtCache struct {
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt
+}
+
+func (c *stmtCache) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if s, ok := c.stmts[q]; ok {
+		return s, nil
+	}
+	s, err := c.conn.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	c.stmts[q] = s
+	return s, nil
+}
+
+func (c *stmtCache) close() {
+	for _, s := range c.stmts {
+		s.Close()
+	}
+}
+
+func (c *stmtCache) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	s, err := c.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return s.ExecContext(ctx, args...)
+}
+
+func (c *stmtCache) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	s, err := c.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+func (c *stmtCache) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	s, err := c.stmt(ctx, q)
+	if err != nil {
+		// Let database/sql report the preparation error through Scan.
+		return c.conn.QueryRowContext(ctx, q, args...)
+	}
+	return s.QueryRowContext(ctx, args...)
+}
+
+// txStmts runs a read transaction's statements through statements prepared
+// once on the reader pool.
+type txStmts struct {
+	tx *sql.Tx
+	db *DB
+}
+
+func (t *txStmts) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if s, ok := t.db.rstmts.Load(q); ok {
+		return t.tx.StmtContext(ctx, s.(*sql.Stmt)), nil
+	}
+	s, err := t.db.rdb.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := t.db.rstmts.LoadOrStore(q, s); loaded {
+		s.Close()
+		s = prev.(*sql.Stmt)
+	}
+	return t.tx.StmtContext(ctx, s), nil
+}
+
+func (t *txStmts) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, q, args...)
+}
+
+func (t *txStmts) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	s, err := t.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+func (t *txStmts) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	s, err := t.stmt(ctx, q)
+	if err != nil {
+		return t.tx.QueryRowContext(ctx, q, args...)
+	}
+	return s.QueryRowContext(ctx, args...)
+}

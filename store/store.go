@@ -1,0 +1,134 @@
+// Package store defines tender's persistence contract: one Store interface
+// implemented by store/sqlite (embedded, the default) and store/postgres (for
+// several tender processes sharing one database), and checked by the one
+// conformance suite in store/storetest.
+//
+// # Transactions
+//
+// Every command runs in one write transaction (Store.Write) holding its
+// effect, its jobs, its events and its idempotency record. A function given
+// to Write may run more than once (a retry after a serialization failure), so
+// it must do nothing outside the transaction. On SQLite the writes of many
+// concurrent commands are committed together under one fsync (group
+// commit); each command still succeeds or fails alone.
+//
+// # Errors
+//
+// Find methods return tender.ENOTFOUND when no row matches the scope and id.
+// Create methods return tender.ECONFLICT when a unique key is taken.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/tenderpay/tender"
+)
+
+// Store is a tender database.
+type Store interface {
+	// Write runs fn in a read-write transaction and commits it durably
+	// before returning. fn's error rolls back its writes and is returned.
+	Write(ctx context.Context, fn func(tx Tx) error) error
+	// Read runs fn in a read-only transaction over a consistent snapshot.
+	Read(ctx context.Context, fn func(tx Tx) error) error
+	// Claim takes the in-flight lock on name for at most ttl, for work that
+	// spans more than one transaction (an idempotent request that calls a
+	// processor). It returns ECONFLICT when another holder has it. release
+	// frees it; a holder that dies loses it after ttl (on SQLite, whose
+	// file one process owns, at once when the process ends).
+	Claim(ctx context.Context, name string, ttl time.Duration) (release func(), err error)
+	// Engine names the engine: "sqlite" or "postgres".
+	Engine() string
+	// Close waits for pending writes and closes the database.
+	Close() error
+}
+
+// Tx is one transaction. Its methods are named after what they do with
+// domain objects; each takes the account and mode it is scoped to, so that
+// no query can reach another tenant's rows.
+type Tx interface {
+	// Now is the time fixed for the whole transaction.
+	Now() time.Time
+
+	CountOrganizations(ctx context.Context) (int, error)
+	CreateOrganization(ctx context.Context, o *tender.Organization) error
+	CreateAccount(ctx context.Context, a *tender.Account) error
+	// FindAccountByID returns ENOTFOUND for an unknown id.
+	FindAccountByID(ctx context.Context, id string) (*tender.Account, error)
+	CreateCredential(ctx context.Context, c *tender.Credential) error
+	// FindCredentialByHash returns ENOTFOUND when no credential has hash.
+	FindCredentialByHash(ctx context.Context, hash string) (*tender.Credential, error)
+
+	CreatePaymentMethod(ctx context.Context, pm *tender.PaymentMethod) error
+	UpdatePaymentMethod(ctx context.Context, pm *tender.PaymentMethod) error
+	FindPaymentMethodByID(ctx context.Context, s tender.Scope, id string) (*tender.PaymentMethod, error)
+
+	CreatePaymentIntent(ctx context.Context, pi *tender.PaymentIntent) error
+	// UpdatePaymentIntent overwrites the stored intent with pi.
+	UpdatePaymentIntent(ctx context.Context, pi *tender.PaymentIntent) error
+	FindPaymentIntentByID(ctx context.Context, s tender.Scope, id string) (*tender.PaymentIntent, error)
+	// ListPaymentIntents returns one page, newest first, and whether more
+	// lie beyond it in the direction of travel.
+	ListPaymentIntents(ctx context.Context, s tender.Scope, p tender.Page) ([]*tender.PaymentIntent, bool, error)
+	// SearchPaymentIntents returns the page of f's matches and whether more follow.
+	SearchPaymentIntents(ctx context.Context, s tender.Scope, f tender.PaymentIntentFilter) ([]*tender.PaymentIntent, bool, error)
+
+	CreatePayment(ctx context.Context, p *tender.Payment) error
+	UpdatePayment(ctx context.Context, p *tender.Payment) error
+	FindPaymentByID(ctx context.Context, s tender.Scope, id string) (*tender.Payment, error)
+	ListPaymentsByIntent(ctx context.Context, s tender.Scope, intentID string, p tender.Page) ([]*tender.Payment, bool, error)
+
+	CreateRefund(ctx context.Context, r *tender.Refund) error
+	UpdateRefund(ctx context.Context, r *tender.Refund) error
+	FindRefundByID(ctx context.Context, s tender.Scope, id string) (*tender.Refund, error)
+
+	// FindIdempotencyRecord returns ENOTFOUND when no unexpired record has key.
+	FindIdempotencyRecord(ctx context.Context, accountID string, mode tender.Mode, key string) (*tender.IdempotencyRecord, error)
+	// PutIdempotencyRecord stores rec; ECONFLICT if its key is taken.
+	PutIdempotencyRecord(ctx context.Context, rec *tender.IdempotencyRecord) error
+	// DeleteExpiredIdempotencyRecords removes records expired before t and
+	// returns how many.
+	DeleteExpiredIdempotencyRecords(ctx context.Context, t time.Time, limit int) (int, error)
+
+	// EnqueueJob adds a job. A job whose UniqueKey is already queued is
+	// silently dropped.
+	EnqueueJob(ctx context.Context, j *tender.Job) error
+	// ClaimJobs leases up to limit due jobs until lease from now, so no
+	// other worker takes them meanwhile, and counts an attempt on each.
+	ClaimJobs(ctx context.Context, limit int, lease time.Duration) ([]*tender.Job, error)
+	// CompleteJob deletes a finished job.
+	CompleteJob(ctx context.Context, id string) error
+	// RetryJob releases a failed job to run again at runAt.
+	RetryJob(ctx context.Context, id string, runAt time.Time, lastErr string) error
+	// DiscardJob keeps a job that will not be retried, for inspection.
+	DiscardJob(ctx context.Context, id string, lastErr string) error
+	// CountJobs counts jobs by state: "available", "running" or "discarded".
+	CountJobs(ctx context.Context, state string) (int, error)
+}
+
+// hookKey is the context key of the commit hook.
+type hookKey struct{}
+
+// CommitHook runs inside the transaction that makes a command's effect,
+// with the command's result, just before the commit. The API layer uses it
+// to render the response of an idempotent request and store it with the
+// effect.
+type CommitHook func(ctx context.Context, tx Tx, result any) error
+
+// WithCommitHook returns a context whose commands call h in their effect's
+// transaction.
+func WithCommitHook(ctx context.Context, h CommitHook) context.Context {
+	return context.WithValue(ctx, hookKey{}, h)
+}
+
+// RunCommitHook calls the context's commit hook, if any, with result. A
+// service calls it once per command, in the transaction that makes the
+// command's effect, after the effect.
+func RunCommitHook(ctx context.Context, tx Tx, result any) error {
+	h, _ := ctx.Value(hookKey{}).(CommitHook)
+	if h == nil {
+		return nil
+	}
+	return h(ctx, tx, result)
+}
