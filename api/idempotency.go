@@ -150,4 +150,3 @@ func (id *Idempotency) replay(ctx context.Context, sc tender.Scope, key, fp stri
 	}
 	return &Response{Status: rec.Status, Body: rec.Body, Replayed: true}, nil
 }
-

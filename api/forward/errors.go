@@ -18,8 +18,8 @@ type wireError struct {
 
 // errorTable maps a core error code to Forward's HTTP status, type and code.
 var errorTable = map[string]struct {
-	status     int
-	typ, code  string
+	status    int
+	typ, code string
 }{
 	tender.EINVALID:             {http.StatusBadRequest, "invalid_request_error", "validation_error"},
 	tender.ENOTFOUND:            {http.StatusNotFound, "invalid_request_error", "resource_not_found"},

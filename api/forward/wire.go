@@ -45,8 +45,12 @@ func list(raw json.RawMessage) json.RawMessage {
 }
 
 // businessID and partnerID render an organization under Forward's prefixes.
-func businessID(orgID string) string { return tender.ReplacePrefix(orgID, tender.PrefixOrganization, "bus_") }
-func partnerID(orgID string) string  { return tender.ReplacePrefix(orgID, tender.PrefixOrganization, "par_") }
+func businessID(orgID string) string {
+	return tender.ReplacePrefix(orgID, tender.PrefixOrganization, "bus_")
+}
+func partnerID(orgID string) string {
+	return tender.ReplacePrefix(orgID, tender.PrefixOrganization, "par_")
+}
 
 // FlexInt decodes a JSON integer or a string of digits (card expiry fields
 // arrive both ways).
@@ -410,19 +414,19 @@ type paymentMethodUpdateRequest struct {
 }
 
 type searchRequest struct {
-	ReferenceID      string  `json:"reference_id"`
-	Status           string  `json:"status"`
-	SettlementStatus string  `json:"settlement_status"`
-	PaymentStatus    string  `json:"payment_status"`
-	HasRefund        *bool   `json:"has_refund"`
-	StartDate        string  `json:"start_date"`
-	EndDate          string  `json:"end_date"`
-	AmountMin        *int64  `json:"amount_min"`
-	AmountMax        *int64  `json:"amount_max"`
-	SortColumn       string  `json:"sort_column"`
-	SortDirection    string  `json:"sort_direction"`
-	Limit            *int    `json:"limit"`
-	Page             *int    `json:"page"`
+	ReferenceID      string `json:"reference_id"`
+	Status           string `json:"status"`
+	SettlementStatus string `json:"settlement_status"`
+	PaymentStatus    string `json:"payment_status"`
+	HasRefund        *bool  `json:"has_refund"`
+	StartDate        string `json:"start_date"`
+	EndDate          string `json:"end_date"`
+	AmountMin        *int64 `json:"amount_min"`
+	AmountMax        *int64 `json:"amount_max"`
+	SortColumn       string `json:"sort_column"`
+	SortDirection    string `json:"sort_direction"`
+	Limit            *int   `json:"limit"`
+	Page             *int   `json:"page"`
 }
 
 type externalPaymentRequest struct {
