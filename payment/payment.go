@@ -112,24 +112,29 @@ func (s *Service) CreatePaymentMethod(ctx context.Context, sc tender.Scope, p Pa
 		if p.Card == nil {
 			return nil, tender.FieldError("card", "is required when payment_method_type is card")
 		}
-		tok, err := s.Processor.TokenizeCard(ctx, *p.Card)
+		card := *p.Card
+		card.Number = processor.NormalizeNumber(card.Number)
+		tok, err := s.Processor.TokenizeCard(ctx, card)
 		if err != nil {
 			return nil, err
 		}
 		pm.ProcessorToken = tok.Token
 		pm.Card = &tender.CardDetails{Brand: tok.Brand, FirstSix: tok.FirstSix, LastFour: tok.LastFour,
-			ExpMonth: p.Card.ExpMonth, ExpYear: p.Card.ExpYear, Fingerprint: s.fingerprint("card", p.Card.Number)}
+			ExpMonth: p.Card.ExpMonth, ExpYear: p.Card.ExpYear, Fingerprint: s.fingerprint("card", card.Number)}
 	case tender.MethodBank:
 		if p.Bank == nil {
 			return nil, tender.FieldError("bank", "is required when payment_method_type is bank")
 		}
-		tok, err := s.Processor.TokenizeBank(ctx, *p.Bank)
+		bank := *p.Bank
+		bank.AccountNumber = processor.NormalizeNumber(bank.AccountNumber)
+		bank.RoutingNumber = processor.NormalizeNumber(bank.RoutingNumber)
+		tok, err := s.Processor.TokenizeBank(ctx, bank)
 		if err != nil {
 			return nil, err
 		}
 		pm.ProcessorToken = tok.Token
-		pm.Bank = &tender.BankDetails{MaskedAccount: mask(p.Bank.AccountNumber), MaskedRouting: mask(p.Bank.RoutingNumber),
-			AccountType: p.Bank.AccountType, Fingerprint: s.fingerprint("bank", p.Bank.RoutingNumber+"/"+p.Bank.AccountNumber)}
+		pm.Bank = &tender.BankDetails{MaskedAccount: mask(bank.AccountNumber), MaskedRouting: mask(bank.RoutingNumber),
+			AccountType: bank.AccountType, Fingerprint: s.fingerprint("bank", bank.RoutingNumber+"/"+bank.AccountNumber)}
 	default:
 		return nil, tender.FieldError("payment_method_type", "must be card or bank")
 	}

@@ -90,3 +90,15 @@ type Processor interface {
 	// (the money arrived) or Declined (returned by the bank).
 	Settle(ctx context.Context, ref, token string) (AuthResult, error)
 }
+
+// NormalizeNumber strips the spaces and dashes buyers type inside card and
+// account numbers.
+func NormalizeNumber(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != ' ' && c != '-' {
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}

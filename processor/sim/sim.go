@@ -154,7 +154,7 @@ func behaviourOf(tok string) string {
 
 // TokenizeCard validates and vaults a card.
 func (s *Sim) TokenizeCard(ctx context.Context, c processor.CardInput) (processor.Token, error) {
-	num := strings.ReplaceAll(strings.ReplaceAll(c.Number, " ", ""), "-", "")
+	num := processor.NormalizeNumber(c.Number)
 	var v tender.Validation
 	if !digitsOnly(num) || len(num) < 12 || len(num) > 19 || !Luhn(num) {
 		v.Add("card.number", "is not a valid card number")
