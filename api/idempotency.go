@@ -75,6 +75,13 @@ func Fingerprint(r *http.Request, body []byte) string {
 // EIDEMPOTENCYINFLIGHT.
 func (id *Idempotency) Do(ctx context.Context, r *http.Request, sc tender.Scope, body []byte, render Render, run func(ctx context.Context) error) (*Response, error) {
 	key := id.Key(r)
+	var fp string
+	if key != "" {
+		if len(key) < id.MinLength || len(key) > 255 {
+			return nil, tender.FieldError(id.Headers[0], "must be between "+strconv.Itoa(id.MinLength)+" and 255 characters")
+		}
+		fp = Fingerprint(r, body)
+	}
 	var resp *Response
 	hook := func(ctx context.Context, tx store.Tx, result any) error {
 		status, b, err := render(ctx, tx, result)
@@ -87,7 +94,7 @@ func (id *Idempotency) Do(ctx context.Context, r *http.Request, sc tender.Scope,
 		}
 		now := tx.Now()
 		return tx.PutIdempotencyRecord(ctx, &tender.IdempotencyRecord{AccountID: sc.AccountID, Mode: sc.Mode, Key: key,
-			Fingerprint: Fingerprint(r, body), Status: status, ContentType: "application/json", Body: b,
+			Fingerprint: fp, Status: status, ContentType: "application/json", Body: b,
 			CreatedAt: now, ExpiresAt: now.Add(id.TTL)})
 	}
 	if key == "" {
@@ -96,13 +103,8 @@ func (id *Idempotency) Do(ctx context.Context, r *http.Request, sc tender.Scope,
 		}
 		return id.checked(resp)
 	}
-	if len(key) < id.MinLength || len(key) > 255 {
-		return nil, tender.FieldError(id.Headers[0], "must be between "+strconv.Itoa(id.MinLength)+" and 255 characters")
-	}
-	fp := Fingerprint(r, body)
-	if resp, err := id.replay(ctx, sc, key, fp); resp != nil || err != nil {
-		return resp, err
-	}
+	// Claim first, then look for a stored response: a request that holds
+	// the claim sees every record written before it, so one lookup is enough.
 	release, err := id.Store.Claim(ctx, "idem:"+sc.AccountID+":"+string(sc.Mode)+":"+key, id.InFlightTTL)
 	if tender.ErrorCode(err) == tender.ECONFLICT {
 		return nil, tender.Errorf(tender.EIDEMPOTENCYINFLIGHT, "a request with this idempotency key is still being processed; retry later")
@@ -110,7 +112,6 @@ func (id *Idempotency) Do(ctx context.Context, r *http.Request, sc tender.Scope,
 		return nil, err
 	}
 	defer release()
-	// The first request may have finished between the lookup and the claim.
 	if resp, err := id.replay(ctx, sc, key, fp); resp != nil || err != nil {
 		return resp, err
 	}

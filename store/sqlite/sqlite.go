@@ -98,7 +98,10 @@ type writeReq struct {
 }
 
 func dsn(path string, sync string, readOnly bool) string {
-	s := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")"
+	// temp_store(memory) keeps savepoint sub-journals off disk; the page
+	// cache holds a whole batch's dirty pages.
+	s := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")" +
+		"&_pragma=temp_store(memory)&_pragma=cache_size(-65536)"
 	if readOnly {
 		s += "&_pragma=query_only(1)"
 	}
@@ -258,13 +261,13 @@ func (db *DB) commit(cache *stmtCache, batch []*writeReq) {
 			errs[i] = err
 			continue
 		}
-		if _, err := db.wconn.ExecContext(bg, "SAVEPOINT cmd"); err != nil {
+		if _, err := cache.ExecContext(bg, "SAVEPOINT cmd"); err != nil {
 			errs[i] = err
 			continue
 		}
 		err := runFn(r.ctx, r.fn, sqlstore.NewTx(cache, dialect, db.clock.Now()))
 		if err != nil {
-			if _, rerr := db.wconn.ExecContext(bg, "ROLLBACK TO cmd"); rerr != nil {
+			if _, rerr := cache.ExecContext(bg, "ROLLBACK TO cmd"); rerr != nil {
 				db.abort(batch, fmt.Errorf("sqlite: rollback to savepoint: %w", rerr))
 				return
 			}
@@ -272,7 +275,7 @@ func (db *DB) commit(cache *stmtCache, batch []*writeReq) {
 		} else {
 			ok++
 		}
-		if _, err := db.wconn.ExecContext(bg, "RELEASE cmd"); err != nil {
+		if _, err := cache.ExecContext(bg, "RELEASE cmd"); err != nil {
 			db.abort(batch, fmt.Errorf("sqlite: release savepoint: %w", err))
 			return
 		}

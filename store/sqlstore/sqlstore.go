@@ -470,16 +470,24 @@ func (t *Tx) FindIdempotencyRecord(ctx context.Context, accountID string, mode t
 	return &rec, nil
 }
 
-// PutIdempotencyRecord stores rec, replacing an expired record of its key.
+// PutIdempotencyRecord stores rec. It replaces an expired record of the
+// same key, and returns ECONFLICT when a live one holds it.
 func (t *Tx) PutIdempotencyRecord(ctx context.Context, rec *tender.IdempotencyRecord) error {
-	if _, err := t.exec(ctx, `DELETE FROM idempotency_records WHERE account_id = $1 AND mode = $2 AND key = $3 AND expires_at <= $4`,
-		rec.AccountID, string(rec.Mode), rec.Key, micros(t.now)); err != nil {
+	res, err := t.exec(ctx, `INSERT INTO idempotency_records (account_id, mode, key, fingerprint, status, content_type, body, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (account_id, mode, key) DO UPDATE SET fingerprint = excluded.fingerprint, status = excluded.status,
+			content_type = excluded.content_type, body = excluded.body, created_at = excluded.created_at, expires_at = excluded.expires_at
+		WHERE idempotency_records.expires_at <= $10`,
+		rec.AccountID, string(rec.Mode), rec.Key, rec.Fingerprint, rec.Status, rec.ContentType, rec.Body, micros(rec.CreatedAt), micros(rec.ExpiresAt), micros(t.now))
+	if err != nil {
 		return err
 	}
-	_, err := t.exec(ctx, `INSERT INTO idempotency_records (account_id, mode, key, fingerprint, status, content_type, body, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		rec.AccountID, string(rec.Mode), rec.Key, rec.Fingerprint, rec.Status, rec.ContentType, rec.Body, micros(rec.CreatedAt), micros(rec.ExpiresAt))
-	return err
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return tender.Errorf(tender.ECONFLICT, "idempotency key %q is taken", rec.Key)
+	}
+	return nil
 }
 
 // DeleteExpiredIdempotencyRecords removes up to limit records expired before t.
