@@ -111,11 +111,18 @@ func createScenario(auth http.Header) scenario {
 	return scenario{
 		name: "create", headers: auth.Clone, idempotent: true,
 		iterate: func(c *client) bool {
-			_, more := c.post(u, body, http.StatusCreated, false)
+			_, more := c.post(u, body, http.StatusCreated)
 			return more
 		},
 	}
 }
+
+// What the flow's steps must answer, beyond their status codes.
+var (
+	wantUncaptured = []byte(`"status":"uncaptured"`)
+	wantCaptured   = []byte(`"status":"captured"`)
+	wantSucceeded  = []byte(`"status":"succeeded"`)
+)
 
 func flowScenario(auth http.Header, paymentMethodID string) scenario {
 	intents := &url.URL{Path: "/payment_intents"}
@@ -126,23 +133,33 @@ func flowScenario(auth http.Header, paymentMethodID string) scenario {
 	return scenario{
 		name: "flow", flowSteps: 4, headers: auth.Clone, idempotent: true,
 		iterate: func(c *client) bool {
-			id, more := c.post(intents, create, http.StatusCreated, true)
-			if id == "" {
+			ok, more := c.post(intents, create, http.StatusCreated)
+			if !ok {
 				return more
+			}
+			id := idOf(c.resp.Bytes())
+			if id == "" {
+				c.fail("no id from POST /payment_intents", c.resp.String())
+				return true
 			}
 			base := "/payment_intents/" + id
 			for _, step := range []struct {
 				path   string
 				body   []byte
 				status int
+				expect []byte
 			}{
-				{base + "/payments", pay, http.StatusCreated},
-				{base + "/capture", capture, http.StatusOK},
-				{base + "/refunds", refund, http.StatusCreated},
+				{base + "/payments", pay, http.StatusCreated, wantUncaptured},
+				{base + "/capture", capture, http.StatusOK, wantCaptured},
+				{base + "/refunds", refund, http.StatusCreated, wantSucceeded},
 			} {
-				ok, more := c.post(&url.URL{Path: step.path}, step.body, step.status, false)
-				if ok == "" {
+				ok, more := c.post(&url.URL{Path: step.path}, step.body, step.status)
+				if !ok {
 					return more
+				}
+				if !bytes.Contains(c.resp.Bytes(), step.expect) {
+					c.fail("no "+string(step.expect)+" from POST "+patternOf(step.path), c.resp.String())
+					return true
 				}
 			}
 			c.flows++
@@ -160,7 +177,7 @@ func stripeMockScenario() scenario {
 			return http.Header{"Authorization": {"Bearer sk_test_123"}, "Content-Type": {"application/x-www-form-urlencoded"}}
 		},
 		iterate: func(c *client) bool {
-			_, more := c.post(u, body, http.StatusOK, false)
+			_, more := c.post(u, body, http.StatusOK)
 			return more
 		},
 	}
@@ -195,13 +212,13 @@ type reusableBody struct{ bytes.Reader }
 // Close does nothing: the bytes stay with the client.
 func (*reusableBody) Close() error { return nil }
 
-// post sends one POST and checks its status. It returns the id of the
-// object in the response when wantID is set (or "ok" when it is not and the
-// request succeeded; "" on failure), and whether the client should go on.
-func (c *client) post(u *url.URL, body []byte, want int, wantID bool) (string, bool) {
+// post sends one POST and checks its status; the response body is left in
+// c.resp. It reports whether the request succeeded, and whether the client
+// should go on (false once the scenario's time is up).
+func (c *client) post(u *url.URL, body []byte, want int) (ok, more bool) {
 	start := time.Now()
 	if !start.Before(c.deadline) || c.ctx.Err() != nil {
-		return "", false
+		return false, false
 	}
 	if c.keyVal != nil {
 		c.seq++
@@ -221,10 +238,10 @@ func (c *client) post(u *url.URL, body []byte, want int, wantID bool) (string, b
 	resp, err := c.rt.RoundTrip(req)
 	if err != nil {
 		if c.ctx.Err() != nil {
-			return "", false
+			return false, false
 		}
 		c.fail("transport error", err.Error())
-		return "", true
+		return false, true
 	}
 	c.resp.Reset()
 	_, err = c.resp.ReadFrom(resp.Body)
@@ -233,20 +250,13 @@ func (c *client) post(u *url.URL, body []byte, want int, wantID bool) (string, b
 	c.requests++
 	if err != nil {
 		c.fail("read error", err.Error())
-		return "", true
+		return false, true
 	}
 	if resp.StatusCode != want {
 		c.fail("HTTP "+strconv.Itoa(resp.StatusCode)+" on POST "+patternOf(u.Path), c.resp.String())
-		return "", true
+		return false, true
 	}
-	if !wantID {
-		return "ok", true
-	}
-	id := idOf(c.resp.Bytes())
-	if id == "" {
-		c.fail("no id in response", c.resp.String())
-	}
-	return id, true
+	return true, true
 }
 
 func (c *client) fail(kind, sample string) {
