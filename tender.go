@@ -241,6 +241,9 @@ type Payment struct {
 	BillingDetails   *BillingDetails `json:"billing_details,omitempty"`
 	External         bool            `json:"external"`
 	Gateway          json.RawMessage `json:"gateway,omitempty"` // an external payment's gateway response, as given
+	GatewayCapture   json.RawMessage `json:"gateway_capture,omitempty"`
+	GatewayVoid      json.RawMessage `json:"gateway_void,omitempty"`
+	CardPresent      bool            `json:"card_present,omitempty"`
 	ReferenceID      string          `json:"reference_id,omitempty"`
 	Description      string          `json:"description,omitempty"`
 	Metadata         json.RawMessage `json:"metadata,omitempty"`

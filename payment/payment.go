@@ -657,6 +657,32 @@ func latestPayment(ctx context.Context, tx store.Tx, sc tender.Scope, pi *tender
 // Capture captures amount (all of the authorization when nil) of an
 // uncaptured intent; the rest of the authorization is voided.
 func (s *Service) Capture(ctx context.Context, sc tender.Scope, intentID string, amount *int64) (*tender.PaymentIntent, error) {
+	return s.capture(ctx, sc, intentID, amount, nil)
+}
+
+// CaptureExternal records the capture, made on another gateway, of an
+// uncaptured external intent; gateway is that gateway's answer, kept as given.
+func (s *Service) CaptureExternal(ctx context.Context, sc tender.Scope, intentID string, amount *int64, gateway json.RawMessage) (*tender.PaymentIntent, error) {
+	if len(gateway) == 0 || string(gateway) == "null" || !validObject(gateway) {
+		return nil, tender.FieldError("gateway_capture_response", "is required and must be an object")
+	}
+	return s.capture(ctx, sc, intentID, amount, gateway)
+}
+
+// checkExternal refuses to mix tender-processed and external intents: an
+// external intent's money moves on another gateway, which tender only records.
+func checkExternal(pi *tender.PaymentIntent, external bool, route string) error {
+	if pi.External && !external {
+		return tender.Errorf(tender.ECONFLICT, "payment intent %s is external; use %s", pi.ID, route)
+	}
+	if !pi.External && external {
+		return tender.Errorf(tender.ECONFLICT, "payment intent %s was processed by tender, not recorded from another gateway", pi.ID)
+	}
+	return nil
+}
+
+func (s *Service) capture(ctx context.Context, sc tender.Scope, intentID string, amount *int64, gateway json.RawMessage) (*tender.PaymentIntent, error) {
+	external := gateway != nil
 	release, err := s.claim(ctx, intentID)
 	if err != nil {
 		return nil, err
@@ -666,6 +692,9 @@ func (s *Service) Capture(ctx context.Context, sc tender.Scope, intentID string,
 	var pay *tender.Payment
 	check := func(tx store.Tx) (err error) {
 		if pi, err = tx.FindPaymentIntentByID(ctx, sc, intentID); err != nil {
+			return err
+		}
+		if err := checkExternal(pi, external, "POST /external_payments/{id}/capture"); err != nil {
 			return err
 		}
 		if pi.Status != tender.IntentUncaptured {
@@ -684,8 +713,10 @@ func (s *Service) Capture(ctx context.Context, sc tender.Scope, intentID string,
 	if amount != nil {
 		amt = *amount
 	}
-	if err := s.Processor.Capture(ctx, intentID+":capture", pay.ProcessorRef, amt); err != nil {
-		return nil, err
+	if !external {
+		if err := s.Processor.Capture(ctx, intentID+":capture", pay.ProcessorRef, amt); err != nil {
+			return nil, err
+		}
 	}
 	err = s.Store.Write(ctx, func(tx store.Tx) error {
 		if err := check(tx); err != nil {
@@ -694,6 +725,9 @@ func (s *Service) Capture(ctx context.Context, sc tender.Scope, intentID string,
 		now := tx.Now()
 		voided := pi.AmountAuthorized - amt
 		pay.Status, pay.AmountCaptured, pay.AmountVoided, pay.UpdatedAt = tender.PaymentCaptured, amt, voided, now
+		if external {
+			pay.GatewayCapture = gateway
+		}
 		pi.AmountCaptured, pi.AmountVoided, pi.CapturedAt, pi.UpdatedAt = amt, voided, &now, now
 		pi.LatestPaymentState = pay.Status
 		if err := transition(pi, tender.IntentCaptured); err != nil {
@@ -716,6 +750,23 @@ func (s *Service) Capture(ctx context.Context, sc tender.Scope, intentID string,
 // Cancel cancels an intent that is created, failed or uncaptured; an
 // uncaptured authorization is voided at the processor.
 func (s *Service) Cancel(ctx context.Context, sc tender.Scope, intentID, reason string) (*tender.PaymentIntent, error) {
+	return s.cancel(ctx, sc, intentID, reason, nil)
+}
+
+// CancelExternal records that an external intent's authorization was voided
+// on its gateway; gateway (optional) is that gateway's answer.
+func (s *Service) CancelExternal(ctx context.Context, sc tender.Scope, intentID, reason string, gateway json.RawMessage) (*tender.PaymentIntent, error) {
+	if !validObject(gateway) {
+		return nil, tender.FieldError("gateway_void_response", "must be an object")
+	}
+	if len(gateway) == 0 || string(gateway) == "null" {
+		gateway = json.RawMessage(`{}`)
+	}
+	return s.cancel(ctx, sc, intentID, reason, gateway)
+}
+
+func (s *Service) cancel(ctx context.Context, sc tender.Scope, intentID, reason string, gateway json.RawMessage) (*tender.PaymentIntent, error) {
+	external := gateway != nil
 	if reason != "" && !slices.Contains(tender.CancellationReasons, reason) {
 		return nil, tender.FieldError("cancellation_reason", "must be one of duplicate, fraudulent, requested_by_customer, abandoned")
 	}
@@ -729,6 +780,9 @@ func (s *Service) Cancel(ctx context.Context, sc tender.Scope, intentID, reason 
 		if pi, err = tx.FindPaymentIntentByID(ctx, sc, intentID); err != nil {
 			return err
 		}
+		if err := checkExternal(pi, external, "POST /external_payments/{id}/cancel"); err != nil {
+			return err
+		}
 		if !tender.CanTransition(tender.IntentTransitions, pi.Status, tender.IntentCancelled) {
 			return tender.Errorf(tender.ECONFLICT, "payment intent %s is %s and cannot be cancelled", intentID, pi.Status)
 		}
@@ -737,7 +791,7 @@ func (s *Service) Cancel(ctx context.Context, sc tender.Scope, intentID, reason 
 	if err := s.Store.Read(ctx, check); err != nil {
 		return nil, err
 	}
-	if pi.Status == tender.IntentUncaptured {
+	if pi.Status == tender.IntentUncaptured && !external {
 		var pay *tender.Payment
 		if err := s.Store.Read(ctx, func(tx store.Tx) (err error) { pay, err = latestPayment(ctx, tx, sc, pi); return err }); err != nil {
 			return nil, err
@@ -757,6 +811,9 @@ func (s *Service) Cancel(ctx context.Context, sc tender.Scope, intentID, reason 
 				return err
 			}
 			pay.Status, pay.AmountVoided, pay.UpdatedAt = tender.PaymentVoided, pay.AmountAuthorized, now
+			if external {
+				pay.GatewayVoid = gateway
+			}
 			if err := tx.UpdatePayment(ctx, pay); err != nil {
 				return err
 			}
@@ -932,7 +989,7 @@ func (s *Service) CreateExternalPayment(ctx context.Context, sc tender.Scope, p 
 			External: true, CreatedAt: now, UpdatedAt: now}
 		pay := &tender.Payment{ID: tender.NewID(tender.PrefixPayment, now), AccountID: sc.AccountID, Mode: sc.Mode,
 			PaymentIntentID: pi.ID, PaymentMethodID: pm.ID, Amount: pi.Amount, Currency: pi.Currency, External: true,
-			Gateway: p.Gateway, BillingDetails: p.BillingDetails, ReferenceID: pi.ReferenceID, Description: pi.Description,
+			Gateway: p.Gateway, CardPresent: p.CardPresent, BillingDetails: p.BillingDetails, ReferenceID: pi.ReferenceID, Description: pi.Description,
 			Metadata: pi.Metadata, OrderDetails: pi.OrderDetails, AmountAuthorized: pi.Amount,
 			SettlementStatus: tender.Unsettled, CreatedAt: now, UpdatedAt: now}
 		var gw struct {

@@ -76,6 +76,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	r("GET /payment_methods/{id}", privateKey, false, h.getPaymentMethod)
 	r("PATCH /payment_methods/{id}", privateKey, false, h.updatePaymentMethod)
 	r("POST /external_payments", privateKey, true, h.createExternalPayment)
+	r("POST /external_payments/{id}/capture", privateKey, true, h.captureExternalPayment)
+	r("POST /external_payments/{id}/cancel", privateKey, true, h.cancelExternalPayment)
 	r("POST /external_refunds", privateKey, true, h.createExternalRefund)
 	mux.HandleFunc("GET /openapi/forward.json", serveOpenAPI)
 	mux.HandleFunc("/", notFound)
@@ -637,6 +639,32 @@ func (h *Handler) createExternalRefund(w http.ResponseWriter, r *http.Request, s
 	}
 	return h.command(w, r, sc, body, http.StatusCreated, renderRefundResult, func(ctx context.Context) error {
 		_, err := h.Payments.CreateExternalRefund(ctx, sc, req.PaymentIntentID, amount, req.GatewayResponse)
+		return err
+	})
+}
+
+func (h *Handler) captureExternalPayment(w http.ResponseWriter, r *http.Request, sc tender.Scope) error {
+	var req externalCaptureRequest
+	body, err := decode(r, &req)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	return h.command(w, r, sc, body, http.StatusOK, h.renderIntentResult(sc), func(ctx context.Context) error {
+		_, err := h.Payments.CaptureExternal(ctx, sc, id, req.Amount, req.GatewayCaptureResponse)
+		return err
+	})
+}
+
+func (h *Handler) cancelExternalPayment(w http.ResponseWriter, r *http.Request, sc tender.Scope) error {
+	var req externalCancelRequest
+	body, err := decode(r, &req)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	return h.command(w, r, sc, body, http.StatusOK, h.renderIntentResult(sc), func(ctx context.Context) error {
+		_, err := h.Payments.CancelExternal(ctx, sc, id, req.CancellationReason, req.GatewayVoidResponse)
 		return err
 	})
 }

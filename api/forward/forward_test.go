@@ -438,11 +438,38 @@ func TestForward_ExternalPayments(t *testing.T) {
 		}
 		wantError(t, s.Forward(t, "POST", "/external_refunds", map[string]any{"payment_intent_id": id,
 			"refund_request": map[string]any{"amount": 4001}, "gateway_response": map[string]any{}}), http.StatusBadRequest, "validation_error")
-		// An intent tender processed cannot take an external refund.
+		// Authorize elsewhere, then capture part of it, and cancel another.
+		ext := func(amount int) string {
+			return want(t, s.Forward(t, "POST", "/external_payments", map[string]any{
+				"payment_intent":   map[string]any{"amount": amount, "capture": false},
+				"payment_method":   map[string]any{"payment_method_type": "card", "card": map[string]any{"last_four_digits": "1111"}},
+				"gateway_response": map[string]any{"retrieval_reference": "rr-9"}, "card_present": true,
+			}), http.StatusCreated)["id"].(string)
+		}
+		a := ext(1000)
+		if got := want(t, s.Forward(t, "GET", "/payment_intents/"+a, nil), http.StatusOK); got["status"] != "uncaptured" ||
+			got["latest_payment"].(map[string]any)["card_present"] != true {
+			t.Fatalf("external authorization: %v", got)
+		}
+		wantError(t, s.Forward(t, "POST", "/payment_intents/"+a+"/capture", nil), http.StatusConflict, "invalid_state")
+		wantError(t, s.Forward(t, "POST", "/external_payments/"+a+"/capture", map[string]any{"amount": 10}), http.StatusBadRequest, "validation_error")
+		capd := want(t, s.Forward(t, "POST", "/external_payments/"+a+"/capture", map[string]any{"amount": 400,
+			"gateway_capture_response": map[string]any{"auth_code": "C1"}}), http.StatusOK)
+		if capd["status"] != "captured" || num(capd, "amount_captured") != 400 || num(capd, "amount_voided") != 600 {
+			t.Fatalf("external capture: %v", capd)
+		}
+		b := ext(300)
+		cnl := want(t, s.Forward(t, "POST", "/external_payments/"+b+"/cancel", map[string]any{"cancellation_reason": "duplicate"}), http.StatusOK)
+		if cnl["status"] != "cancelled" || num(cnl, "amount_voided") != 300 {
+			t.Fatalf("external cancel: %v", cnl)
+		}
+
+		// An intent tender processed cannot take an external refund, capture or cancel.
 		pmID := newMethod(t, s, "4242424242424242")
 		own := newIntent(t, s, map[string]any{"amount": 50})["id"].(string)
 		want(t, s.Forward(t, "POST", "/payment_intents/"+own+"/payments", map[string]any{"payment_method_id": pmID}), http.StatusCreated)
 		wantError(t, s.Forward(t, "POST", "/external_refunds", map[string]any{"payment_intent_id": own, "gateway_response": map[string]any{}}), http.StatusBadRequest, "validation_error")
+		wantError(t, s.Forward(t, "POST", "/external_payments/"+own+"/cancel", nil), http.StatusConflict, "invalid_state")
 	})
 }
 

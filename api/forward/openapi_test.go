@@ -35,6 +35,8 @@ var registeredForwardRoutes = []string{
 	"GET /payment_methods/{id}",
 	"PATCH /payment_methods/{id}",
 	"POST /external_payments",
+	"POST /external_payments/{id}/capture",
+	"POST /external_payments/{id}/cancel",
 	"POST /external_refunds",
 	"GET /openapi/forward.json",
 }
@@ -249,12 +251,19 @@ func TestOpenAPI_ValidatesResponses(t *testing.T) {
 	f.fwd("POST", "/external_refunds", map[string]any{"payment_intent_id": ext["id"],
 		"refund_request":   map[string]any{"amount": 500},
 		"gateway_response": map[string]any{"retrieval_reference": "rr-2", "created_at": "2024-07-15T10:00:00.000Z"}}, 201)
-	f.fwd("POST", "/external_payments", map[string]any{
-		"payment_intent": map[string]any{"amount": 800, "capture": false},
-		"payment_method": map[string]any{"payment_method_type": "bank",
-			"bank": map[string]any{"masked_account": "****6789", "masked_routing": "****0000"}},
-		"gateway_response": map[string]any{"retrieval_reference": "rr-3"},
-	}, 201)
+	auth := func(amount int) string {
+		m := f.fwd("POST", "/external_payments", map[string]any{
+			"payment_intent": map[string]any{"amount": amount, "capture": false},
+			"payment_method": map[string]any{"payment_method_type": "bank",
+				"bank": map[string]any{"masked_account": "****6789", "masked_routing": "****0000"}},
+			"gateway_response": map[string]any{"retrieval_reference": "rr-3"},
+		}, 201)
+		return m["id"].(string)
+	}
+	f.fwd("POST", "/external_payments/"+auth(800)+"/capture", map[string]any{"amount": 600,
+		"gateway_capture_response": map[string]any{"retrieval_reference": "rr-4"}}, 200)
+	f.fwd("POST", "/external_payments/"+auth(700)+"/cancel", map[string]any{"cancellation_reason": "abandoned",
+		"gateway_void_response": map[string]any{"retrieval_reference": "rr-5"}}, 200)
 
 	// Errors.
 	f.errorCode(s.Do(t, "GET", "/payment_intents", nil, nil), 401, "unauthorized")

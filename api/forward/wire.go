@@ -195,7 +195,7 @@ func renderPayment(p *tender.Payment, pm *tender.PaymentMethod) *wirePayment {
 		AddressLine1Check: check(p.AVSResult, "Y"), AddressPostalCodeCheck: check(p.AVSResult, "Y"), CVVCheck: check(p.CVVResult, "M"),
 		EntryMode: "keyed", Disputed: p.Disputed, DisputeID: strPtr(p.DisputeID), OrderDetails: object(p.OrderDetails),
 		PaymentIntentID: p.PaymentIntentID, PaymentMethodID: p.PaymentMethodID, AuthCode: strPtr(p.AuthCode),
-		AuthResponseText: strPtr(p.ResponseText), DeclineCode: strPtr(p.DeclineCode), External: p.External,
+		AuthResponseText: strPtr(p.ResponseText), DeclineCode: strPtr(p.DeclineCode), External: p.External, CardPresent: p.CardPresent,
 		CreatedAt: ts(p.CreatedAt), UpdatedAt: ts(p.UpdatedAt), AccountID: p.AccountID, ReferenceID: strPtr(p.ReferenceID),
 		UserFields: object(p.Metadata), Description: strPtr(p.Description), SettlementStatus: p.SettlementStatus,
 		SettledAt: tsPtr(p.SettledAt),
@@ -451,6 +451,16 @@ type externalPaymentRequest struct {
 	} `json:"payment_method"`
 	GatewayResponse json.RawMessage `json:"gateway_response"`
 	CardPresent     bool            `json:"card_present"`
+}
+
+type externalCaptureRequest struct {
+	Amount                 *int64          `json:"amount"`
+	GatewayCaptureResponse json.RawMessage `json:"gateway_capture_response"`
+}
+
+type externalCancelRequest struct {
+	GatewayVoidResponse json.RawMessage `json:"gateway_void_response"`
+	CancellationReason  string          `json:"cancellation_reason"`
 }
 
 type externalRefundRequest struct {

@@ -102,6 +102,11 @@ func dsn(path string, sync string, readOnly bool) string {
 	// cache holds a whole batch's dirty pages.
 	s := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")" +
 		"&_pragma=temp_store(memory)&_pragma=cache_size(-65536)"
+	if !readOnly {
+		// The writer never checkpoints; the checkpointer goroutine does, from
+		// a connection of its own, so commits do not wait for it.
+		s += "&_pragma=wal_autocheckpoint(0)"
+	}
 	if readOnly {
 		s += "&_pragma=query_only(1)"
 	}
@@ -164,7 +169,27 @@ func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
 	db.rdb.SetMaxOpenConns(n)
 	db.rdb.SetMaxIdleConns(n)
 	go db.writer()
+	go db.checkpointer()
 	return db, nil
+}
+
+// checkpointer copies committed WAL frames into the database file in the
+// background (PASSIVE: it never blocks the writer or readers), so that the
+// WAL stays short without the writer paying for it.
+func (db *DB) checkpointer() {
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.quit:
+			return
+		case <-t.C:
+		}
+		var busy, logFrames, done int
+		if err := db.rdb.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &done); err != nil {
+			continue
+		}
+	}
 }
 
 func (db *DB) unlock() {
@@ -245,50 +270,74 @@ func (db *DB) writer() {
 	}
 }
 
-// commit runs one batch in one transaction and reports each command's outcome.
+// commit runs one batch in one transaction and reports each command's
+// outcome. The fast path runs the commands back to back; if any fails, the
+// whole transaction is rolled back and the batch runs again with a
+// savepoint around each command, so that only the failing ones roll back.
+// (A function given to Write may run more than once.)
 func (db *DB) commit(cache *stmtCache, batch []*writeReq) {
-	bg := context.Background()
 	errs := make([]error, len(batch))
-	if _, err := db.wconn.ExecContext(bg, "BEGIN IMMEDIATE"); err != nil {
-		for _, r := range batch {
-			r.err <- fmt.Errorf("sqlite: begin: %w", err)
-		}
+	if !db.runBatch(cache, batch, errs, false) {
 		return
 	}
-	ok := 0
-	for i, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			errs[i] = err
-			continue
+	failed := false
+	for _, err := range errs {
+		failed = failed || err != nil
+	}
+	if failed {
+		if _, err := db.wconn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+			db.abort(batch, fmt.Errorf("sqlite: rollback: %w", err))
+			return
 		}
-		if _, err := cache.ExecContext(bg, "SAVEPOINT cmd"); err != nil {
-			errs[i] = err
-			continue
-		}
-		err := runFn(r.ctx, r.fn, sqlstore.NewTx(cache, dialect, db.clock.Now()))
-		if err != nil {
-			if _, rerr := cache.ExecContext(bg, "ROLLBACK TO cmd"); rerr != nil {
-				db.abort(batch, fmt.Errorf("sqlite: rollback to savepoint: %w", rerr))
-				return
-			}
-			errs[i] = err
-		} else {
-			ok++
-		}
-		if _, err := cache.ExecContext(bg, "RELEASE cmd"); err != nil {
-			db.abort(batch, fmt.Errorf("sqlite: release savepoint: %w", err))
+		clear(errs)
+		if !db.runBatch(cache, batch, errs, true) {
 			return
 		}
 	}
-	if ok == 0 {
-		_, _ = db.wconn.ExecContext(bg, "ROLLBACK")
-	} else if _, err := db.wconn.ExecContext(bg, "COMMIT"); err != nil {
+	if _, err := db.wconn.ExecContext(context.Background(), "COMMIT"); err != nil {
 		db.abort(batch, fmt.Errorf("sqlite: commit: %w", err))
 		return
 	}
 	for i, r := range batch {
 		r.err <- errs[i]
 	}
+}
+
+// runBatch begins a transaction and runs every command of batch in it,
+// recording their errors. It returns false when it had to abort the batch.
+func (db *DB) runBatch(cache *stmtCache, batch []*writeReq, errs []error, savepoints bool) bool {
+	bg := context.Background()
+	if _, err := db.wconn.ExecContext(bg, "BEGIN IMMEDIATE"); err != nil {
+		for _, r := range batch {
+			r.err <- fmt.Errorf("sqlite: begin: %w", err)
+		}
+		return false
+	}
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if !savepoints {
+			errs[i] = runFn(r.ctx, r.fn, sqlstore.NewTx(cache, dialect, db.clock.Now()))
+			continue
+		}
+		if _, err := cache.ExecContext(bg, "SAVEPOINT cmd"); err != nil {
+			db.abort(batch, fmt.Errorf("sqlite: savepoint: %w", err))
+			return false
+		}
+		if errs[i] = runFn(r.ctx, r.fn, sqlstore.NewTx(cache, dialect, db.clock.Now())); errs[i] != nil {
+			if _, err := cache.ExecContext(bg, "ROLLBACK TO cmd"); err != nil {
+				db.abort(batch, fmt.Errorf("sqlite: rollback to savepoint: %w", err))
+				return false
+			}
+		}
+		if _, err := cache.ExecContext(bg, "RELEASE cmd"); err != nil {
+			db.abort(batch, fmt.Errorf("sqlite: release savepoint: %w", err))
+			return false
+		}
+	}
+	return true
 }
 
 // abort rolls the whole batch back and fails every command in it.

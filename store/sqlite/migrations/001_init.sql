@@ -95,7 +95,7 @@ CREATE TABLE idempotency_records (
 	created_at   INTEGER NOT NULL,
 	expires_at   INTEGER NOT NULL,
 	PRIMARY KEY (account_id, mode, key)
-) WITHOUT ROWID;
+);
 CREATE INDEX idempotency_records_expires ON idempotency_records (expires_at);
 
 CREATE TABLE jobs (
