@@ -150,3 +150,29 @@ func TestDB_TwoProcesses(t *testing.T) {
 		t.Logf("jobs claimed per process: %v", byProc)
 	})
 }
+
+// TestOpen_Concurrent: servers starting together on an empty database all
+// open it; migrations run once.
+func TestOpen_Concurrent(t *testing.T) {
+	url := testserver.PostgresURL(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 6)
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db, err := postgres.Open(context.Background(), url, postgres.Options{MaxConns: 2})
+			if err == nil {
+				db.Close()
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent open: %v", err)
+		}
+	}
+}

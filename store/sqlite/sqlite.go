@@ -83,6 +83,8 @@ type DB struct {
 	lock  *os.File
 
 	closeOnce sync.Once
+	sendMu    sync.RWMutex // Write holds it to queue; Close takes it to stop queueing
+	closed    bool
 	rstmts    sync.Map // query → *sql.Stmt on rdb
 
 	claimMu sync.Mutex
@@ -209,6 +211,9 @@ func (db *DB) Path() string { return db.path }
 func (db *DB) Close() error {
 	var err error
 	db.closeOnce.Do(func() {
+		db.sendMu.Lock()
+		db.closed = true
+		db.sendMu.Unlock()
 		close(db.quit)
 		<-db.done
 		db.rstmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
@@ -223,11 +228,16 @@ var errClosed = errors.New("sqlite store is closed")
 // Write queues fn for the writer and waits until its batch is committed.
 func (db *DB) Write(ctx context.Context, fn func(store.Tx) error) error {
 	r := &writeReq{ctx: ctx, fn: fn, err: make(chan error, 1)}
+	db.sendMu.RLock()
+	if db.closed {
+		db.sendMu.RUnlock()
+		return errClosed
+	}
 	select {
 	case db.reqs <- r:
-	case <-db.quit:
-		return errClosed
+		db.sendMu.RUnlock()
 	case <-ctx.Done():
+		db.sendMu.RUnlock()
 		return ctx.Err()
 	}
 	// Once queued, wait for the outcome even if ctx ends: the command may

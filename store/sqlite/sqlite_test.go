@@ -372,3 +372,36 @@ func TestOpen_Pragmas(t *testing.T) {
 		})
 	}
 }
+
+// TestDB_WriteAfterClose: a Write racing with or following Close returns an
+// error instead of waiting forever on a writer that has stopped.
+func TestDB_WriteAfterClose(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "tender.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	results := make(chan error, 40)
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results <- db.Write(ctx, func(tx store.Tx) error { return nil })
+		}()
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Writes racing with Close did not return")
+	}
+	if err := db.Write(ctx, func(tx store.Tx) error { return nil }); err == nil {
+		t.Fatal("Write after Close succeeded")
+	}
+}

@@ -50,7 +50,7 @@ func LoadMigrations(fsys fs.FS) ([]Migration, error) {
 // each in its own transaction. lockSQL, if not empty, runs first in each
 // transaction to serialize migrators (PostgreSQL's advisory lock).
 func Migrate(ctx context.Context, db *sql.DB, migrations []Migration, lockSQL string) (applied int, err error) {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+	if err := createMigrationsTable(ctx, db, lockSQL); err != nil {
 		return 0, fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for _, m := range migrations {
@@ -63,6 +63,25 @@ func Migrate(ctx context.Context, db *sql.DB, migrations []Migration, lockSQL st
 		}
 	}
 	return applied, nil
+}
+
+// createMigrationsTable creates schema_migrations under the migrators' lock,
+// so that servers starting together do not race to create it.
+func createMigrationsTable(ctx context.Context, db *sql.DB, lockSQL string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if lockSQL != "" {
+		if _, err := tx.ExecContext(ctx, lockSQL); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 func applyOne(ctx context.Context, db *sql.DB, m Migration, lockSQL string) (bool, error) {

@@ -371,7 +371,8 @@ func (t *Tx) SearchPaymentIntents(ctx context.Context, s tender.Scope, f tender.
 	if limit <= 0 {
 		limit = 10
 	}
-	fmt.Fprintf(&b, " ORDER BY %s%s, id%s LIMIT %d OFFSET %d", col, dir, dir, limit+1, f.Offset)
+	// Empty times sort last in both directions, on both engines.
+	fmt.Fprintf(&b, " ORDER BY %s%s NULLS LAST, id%s LIMIT %d OFFSET %d", col, dir, dir, limit+1, f.Offset)
 	items, err := listDocs[tender.PaymentIntent](ctx, t, b.String(), args...)
 	if err != nil {
 		return nil, false, err

@@ -277,6 +277,7 @@ func (b *testBundle) payment(s tender.Scope, intentID string) *tender.Payment {
 		AuthCode: "A1B2C3", ResponseText: "Approved", DeclineCode: "none", CVVResult: "M", AVSResult: "Y", ProcessorRef: "sim_1",
 		BillingDetails: &tender.BillingDetails{Name: "Ada", Address: &tender.Address{Country: "US"}},
 		External:       true, Gateway: json.RawMessage(`{"gw":"ok"}`), ReferenceID: "order-1", Description: "hat",
+		GatewayCapture: json.RawMessage(`{"cap":1}`), GatewayVoid: json.RawMessage(`{"void":1}`), CardPresent: true,
 		Metadata: json.RawMessage(`{"m":1}`), OrderDetails: json.RawMessage(`{"o":2}`),
 		Disputed: true, DisputeID: "dp_1", SettlementStatus: tender.Settled, SettledAt: ptr(now.Add(time.Hour)),
 		CreatedAt: now, UpdatedAt: now.Add(time.Second),
@@ -906,6 +907,29 @@ func testSearchPaymentIntents(t *testing.T, setup func(*testing.T) *testBundle) 
 		got, _ := search(t, b, tender.PaymentIntentFilter{})
 		wantDiff(t, "default sort (created_at descending)", expect("created_at", false), got)
 	})
+	t.Run("EmptyTimesSortLast", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		var want []string
+		for i := 0; i < 4; i++ {
+			b.clock.Advance(time.Minute)
+			pi := b.intent(b.a, func(pi *tender.PaymentIntent) {
+				if i%2 == 0 {
+					pi.CapturedAt = nil
+				} else {
+					at := pi.CreatedAt
+					pi.CapturedAt = &at
+				}
+			})
+			createIntents(t, b, pi)
+			want = append(want, pi.ID)
+		}
+		// Captured ones (1, 3) first in either direction; empty ones last, by id.
+		asc, _ := search(t, b, tender.PaymentIntentFilter{SortColumn: "captured_at", SortAsc: true})
+		wantDiff(t, "captured_at ascending", []string{want[1], want[3], want[0], want[2]}, asc)
+		desc, _ := search(t, b, tender.PaymentIntentFilter{SortColumn: "captured_at"})
+		wantDiff(t, "captured_at descending", []string{want[3], want[1], want[2], want[0]}, desc)
+	})
 	t.Run("OffsetPages", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
@@ -1014,6 +1038,7 @@ func testPayments(t *testing.T, setup func(*testing.T) *testBundle) {
 			AuthCode: "Z9", ResponseText: "Voided", DeclineCode: "do_not_honor", CVVResult: "N", AVSResult: "N", ProcessorRef: "sim_2",
 			BillingDetails: &tender.BillingDetails{Name: "Grace"},
 			External:       false, Gateway: json.RawMessage(`{"gw":"void"}`), ReferenceID: "order-2", Description: "cap",
+			GatewayCapture: json.RawMessage(`{"cap":2}`), GatewayVoid: json.RawMessage(`{"void":2}`), CardPresent: false,
 			Metadata: json.RawMessage(`{"m":2}`), OrderDetails: json.RawMessage(`{"o":3}`),
 			Disputed: false, DisputeID: "dp_2", SettlementStatus: tender.Unsettled, SettledAt: ptr(later.Add(time.Hour)),
 			UpdatedAt: later,
