@@ -175,9 +175,16 @@ func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
 	return db, nil
 }
 
+// walRestartFrames is the WAL length (in pages) past which the
+// checkpointer restarts the log.
+const walRestartFrames = 16384
+
 // checkpointer copies committed WAL frames into the database file in the
-// background (PASSIVE: it never blocks the writer or readers), so that the
-// WAL stays short without the writer paying for it.
+// background, so that the writer never pays for it. PASSIVE checkpoints
+// block nobody; but while readers keep snapshots of the log, the writer
+// cannot start it over, so past walRestartFrames a RESTART checkpoint waits
+// for those readers (holding off writers for that moment) and the log starts
+// again from its beginning.
 func (db *DB) checkpointer() {
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
@@ -190,6 +197,9 @@ func (db *DB) checkpointer() {
 		var busy, logFrames, done int
 		if err := db.rdb.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &done); err != nil {
 			continue
+		}
+		if logFrames > walRestartFrames {
+			_ = db.rdb.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &logFrames, &done)
 		}
 	}
 }
