@@ -17,14 +17,30 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/tenderpay/tender/account"
+	"github.com/tenderpay/tender/api/apitest"
+	"github.com/tenderpay/tender/api/forward"
 	"github.com/tenderpay/tender/server"
 )
+
+var forwardSpec struct {
+	once sync.Once
+	v    *apitest.Validator
+	err  error
+}
+
+// forwardValidator returns the validator of tender's Forward OpenAPI
+// document, loaded once.
+func forwardValidator() (*apitest.Validator, error) {
+	forwardSpec.once.Do(func() { forwardSpec.v, forwardSpec.err = apitest.New(forward.OpenAPI) })
+	return forwardSpec.v, forwardSpec.err
+}
 
 // Options tune Start.
 type Options struct {
@@ -35,6 +51,9 @@ type Options struct {
 	Config func(c *server.Config)
 	// LogOut receives the server's logs (discarded by default).
 	LogOut io.Writer
+	// NoValidate turns off checking every Forward response against
+	// /openapi/forward.json (for tests that send what no client would).
+	NoValidate bool
 }
 
 // Server is a running test server with a first organization.
@@ -46,6 +65,8 @@ type Server struct {
 	PubKey    string // test-mode public Forward key
 	AccountID string
 	Client    *http.Client
+
+	validate bool
 }
 
 // PostgresURL returns a URL for a new, empty schema of the test database
@@ -124,7 +145,7 @@ func Start(t testing.TB, opts Options) *Server {
 	}
 	t.Cleanup(func() { s.Close() })
 	return &Server{Server: s, URL: s.URL(), Boot: boot, Key: boot.Forward.Test.PrivateKey, PubKey: boot.Forward.Test.PublicKey,
-		AccountID: boot.AccountID, Client: &http.Client{Timeout: 30 * time.Second}}
+		AccountID: boot.AccountID, Client: &http.Client{Timeout: 30 * time.Second}, validate: !opts.NoValidate}
 }
 
 // Response is a finished HTTP exchange.
@@ -189,6 +210,16 @@ func (s *Server) Do(t testing.TB, method, path string, body any, headers map[str
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if s.validate && server.Dialect(req.URL.Path) == "forward" && resp.StatusCode != http.StatusNotFound ||
+		s.validate && strings.HasPrefix(string(b), "{\"type\"") {
+		v, err := forwardValidator()
+		if err != nil {
+			t.Fatalf("load the Forward OpenAPI document: %v", err)
+		}
+		if req.URL.Path != "/openapi/forward.json" {
+			v.Check(t, req, resp.StatusCode, resp.Header, b)
+		}
 	}
 	return &Response{Request: req, Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
