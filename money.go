@@ -75,6 +75,10 @@ func AddAmounts(a, b int64) (int64, error) {
 // SubAmounts returns a-b in minor units, or EINVALID on overflow.
 func SubAmounts(a, b int64) (int64, error) {
 	if b == math.MinInt64 {
+		// -b does not fit; a - MinInt64 does exactly when a < 0.
+		if a < 0 {
+			return a - b, nil
+		}
 		return 0, Errorf(EINVALID, "amount overflow")
 	}
 	return AddAmounts(a, -b)
@@ -150,12 +154,12 @@ func ParseMajor(s string, c Currency) (int64, error) {
 		}
 	}
 	frac += strings.Repeat("0", d-len(frac))
-	u, err := strconv.ParseInt(whole+frac, 10, 64)
-	if err != nil {
+	u, err := strconv.ParseUint(whole+frac, 10, 64)
+	switch {
+	case err != nil || (!neg && u > math.MaxInt64) || (neg && u > 1<<63):
 		return 0, Errorf(EINVALID, "amount %q is out of range", s)
+	case neg:
+		return int64(-u), nil // -u wraps to MinInt64 exactly for 1<<63
 	}
-	if neg {
-		u = -u
-	}
-	return u, nil
+	return int64(u), nil
 }

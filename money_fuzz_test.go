@@ -68,6 +68,8 @@ func FuzzMoney(f *testing.F) {
 		{99, -100, "+5"},
 		{7, 0, "١٢"},
 		{-7, math.MaxInt64, "99999999999999999999"},
+		{-1, math.MinInt64, "1."},
+		{math.MinInt64, -1, "-92233720368547758.08"},
 	}
 	for _, s := range seeds {
 		f.Add(s.a, s.b, s.s)

@@ -19,6 +19,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tenderpay/tender"
 )
@@ -186,11 +187,17 @@ func DecodeJSON(body []byte, dst any) error {
 	if body[0] != '{' {
 		return tender.Errorf(tender.EINVALID, "request body must be a JSON object")
 	}
+	if !utf8.Valid(body) {
+		return tender.Errorf(tender.EINVALID, "request body is not valid UTF-8")
+	}
+	if bytes.Contains(body, []byte(`\u0000`)) {
+		return tender.Errorf(tender.EINVALID, "request body holds a NUL character (\\u0000), which tender does not store")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return tender.Errorf(tender.EINVALID, "request body has data after the JSON object")
 	}
 	return nil

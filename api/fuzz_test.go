@@ -71,6 +71,10 @@ func FuzzDecodeJSON(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
+	f.Add([]byte("{}}"))
+	f.Add([]byte(`{"amount":1}]`))
+	f.Add([]byte("{\"description\":\"\xff\xfe\"}"))
+	f.Add([]byte(`{"description":"a\u0000b"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var dst decodeTarget
 		err := api.DecodeJSON(body, &dst)

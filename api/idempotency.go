@@ -28,7 +28,8 @@ type Idempotency struct {
 	// TTL is how long a record is kept.
 	TTL time.Duration
 	// InFlightTTL bounds how long a crashed request's key stays locked on
-	// PostgreSQL (on SQLite the lock dies with the process).
+	// PostgreSQL (the lease is renewed while the request runs; on SQLite the
+	// lock dies with the process).
 	InFlightTTL time.Duration
 }
 
@@ -79,6 +80,11 @@ func (id *Idempotency) Do(ctx context.Context, r *http.Request, sc tender.Scope,
 	if key != "" {
 		if len(key) < id.MinLength || len(key) > 255 {
 			return nil, tender.FieldError(id.Headers[0], "must be between "+strconv.Itoa(id.MinLength)+" and 255 characters")
+		}
+		for i := 0; i < len(key); i++ {
+			if key[i] < 0x21 || key[i] > 0x7e {
+				return nil, tender.FieldError(id.Headers[0], "must be printable ASCII without spaces")
+			}
 		}
 		fp = Fingerprint(r, body)
 	}

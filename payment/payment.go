@@ -39,9 +39,9 @@ const (
 	JobSettleBank = "payment.settle_bank"
 )
 
-// claimTTL bounds how long a command holds an intent's claim; it must exceed
-// the processor's timeout.
-const claimTTL = 2 * time.Minute
+// claimTTL is the lease of an intent's claim. The store renews it while the
+// command runs, so it only bounds how long a crashed holder blocks others.
+const claimTTL = 15 * time.Second
 
 // Service is the payment engine.
 type Service struct {

@@ -389,9 +389,6 @@ func runCrash(t *testing.T, dbArg string, extra []string, dir string) {
 	}
 	run := &crashRun{key: key, acct: acct,
 		client: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
-	if err := warmUp(run.client, proc.url, key, acct); err != nil {
-		t.Fatalf("warm up: %v", err)
-	}
 	u := proc.url
 	run.url.Store(&u)
 	run.deadline.Store(time.Now().Add(crashRetryLimit).UnixNano())
@@ -413,11 +410,8 @@ func runCrash(t *testing.T, dbArg string, extra []string, dir string) {
 		killedAt := time.Now()
 		gen++
 		proc = startTender(t, bin, dir, dbArg, extra, gen)
-		// The workers retry against the dead address until the warmed-up
-		// server is published (see warmUp).
-		if err := warmUp(run.client, proc.url, key, acct); err != nil {
-			t.Fatalf("warm up after restart %d: %v", gen, err)
-		}
+		// The workers retry against the dead address until the restarted
+		// server is published.
 		if a, k := bootstrapCredentials(proc.stdout()); a != "" || k != "" {
 			t.Errorf("restart %d printed bootstrap credentials again: the database lost its organization", gen)
 		}

@@ -28,9 +28,8 @@
 //   - TestBadInput sends odd bytes that reach the database (invalid UTF-8,
 //     NUL, non-ASCII idempotency keys): never a 5xx.
 //
-// Tests whose subject is not a cold server warm it up first (warmUp), so
-// that a stall of a freshly started server under a burst of requests does
-// not hide what they check.
+// TestColdStart_ConcurrentReads bursts concurrent reads at freshly started
+// servers, which once stalled every reader connection.
 //
 // PostgreSQL variants run when TENDER_TEST_POSTGRES_URL is set and are
 // skipped, with the reason logged, otherwise. The package is meant to

@@ -200,25 +200,3 @@ func cardBody(number string) []byte {
 		"billing_details":     map[string]any{"name": "Reliability Test", "email": "buyer@example.com"},
 	})
 }
-
-// warmUp sends, one at a time, reads that prepare the statements the tests'
-// concurrent requests use, without creating anything. A server whose read
-// statements are not yet prepared can stall all its readers under a burst
-// of concurrent requests (TestColdStart_ConcurrentReads checks that case on
-// its own); the tests that are about something else warm up first.
-func warmUp(c *http.Client, base, apiKey, accountID string) error {
-	for _, p := range []string{"/payment_intents?limit=1", "/payment_intents/pi_00000000000000000000000000",
-		"/payments/pmt_00000000000000000000000000", "/refunds/re_00000000000000000000000000",
-		"/payment_methods/pm_00000000000000000000000000", "/payment_intents/pi_00000000000000000000000000/payments"} {
-		if _, err := send(c, "GET", base+p, nil, fwd(apiKey, accountID, "")); err != nil {
-			return err
-		}
-	}
-	for _, p := range []string{"/payment_intents/pi_00000000000000000000000000/capture", "/payment_intents/pi_00000000000000000000000000/payments",
-		"/payment_intents/pi_00000000000000000000000000/refunds"} {
-		if _, err := send(c, "POST", base+p, []byte(`{"payment_method_id": "pm_00000000000000000000000000"}`), fwd(apiKey, accountID, fmt.Sprintf("warm-up-%d", time.Now().UnixNano()))); err != nil {
-			return err
-		}
-	}
-	return nil
-}

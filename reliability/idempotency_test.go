@@ -88,9 +88,6 @@ func runIdempotency(t *testing.T, s *testserver.Server) {
 	t.Cleanup(c.CloseIdleConnections) // before the server's own cleanup, so its shutdown need not wait
 	h := func(key string) map[string]string { return fwd(s.Key, s.AccountID, key) }
 	const n = 50
-	if err := warmUp(c, s.URL, s.Key, s.AccountID); err != nil {
-		t.Fatal(err)
-	}
 
 	// 50 concurrent creates with one key make one intent.
 	createBody := mustJSON(map[string]any{"amount": 4200, "currency": "USD", "reference_id": "idem-concurrent", "capture": true})

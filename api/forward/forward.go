@@ -42,7 +42,7 @@ func NewIdempotency(s store.Store, ttl time.Duration) *api.Idempotency {
 		ttl = time.Hour
 	}
 	return &api.Idempotency{Store: s, Headers: []string{"x-idempotency-key", "Idempotency-Key"}, MinLength: 10, TTL: ttl,
-		InFlightTTL: 2 * time.Minute}
+		InFlightTTL: 15 * time.Second}
 }
 
 // route options

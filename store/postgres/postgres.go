@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -43,8 +44,13 @@ var dialect = &sqlstore.Dialect{SkipLocked: " FOR UPDATE SKIP LOCKED", Interpret
 // SQLSTATE.
 func interpretError(err error) error {
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23505" {
-		return tender.Errorf(tender.ECONFLICT, "already exists")
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505":
+			return tender.Errorf(tender.ECONFLICT, "already exists")
+		case "22021", "22P05": // bytes that are not valid UTF-8 text
+			return tender.Errorf(tender.EINVALID, "the request holds characters that cannot be stored (invalid UTF-8 or NUL)")
+		}
 	}
 	return err
 }
@@ -171,7 +177,27 @@ func (db *DB) Claim(ctx context.Context, name string, ttl time.Duration) (func()
 	} else if err != nil {
 		return nil, err
 	}
+	// Renew the lease while the claim is held, so that ttl can be short: a
+	// holder that dies loses the claim within ttl, a live one never does.
+	stop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(ttl / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				_, _ = db.db.ExecContext(context.Background(), `UPDATE claims SET expires_at = $1 WHERE name = $2 AND owner = $3`,
+					time.Now().Add(ttl).UnixMicro(), name, token)
+			}
+		}
+	}()
+	var once sync.Once
 	return func() {
-		_, _ = db.db.ExecContext(context.Background(), `DELETE FROM claims WHERE name = $1 AND owner = $2`, name, token)
+		once.Do(func() {
+			close(stop)
+			_, _ = db.db.ExecContext(context.Background(), `DELETE FROM claims WHERE name = $1 AND owner = $2`, name, token)
+		})
 	}, nil
 }

@@ -82,10 +82,11 @@ type DB struct {
 	done  chan struct{}
 	lock  *os.File
 
-	closeOnce sync.Once
-	sendMu    sync.RWMutex // Write holds it to queue; Close takes it to stop queueing
-	closed    bool
-	rstmts    sync.Map // query → *sql.Stmt on rdb
+	closeOnce  sync.Once
+	sendMu     sync.RWMutex // Write holds it to queue; Close takes it to stop queueing
+	closed     bool
+	rstmts     sync.Map // query → *sql.Stmt on rdb
+	rpreparing sync.Map // query → true while it is being prepared
 
 	claimMu sync.Mutex
 	claims  map[string]time.Time
@@ -466,19 +467,28 @@ type txStmts struct {
 	db *DB
 }
 
-func (t *txStmts) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+// stmt returns q prepared for this transaction, or nil when q is not in the
+// cache yet. Preparing on the pool needs a connection of its own, and a
+// transaction that waited for one while holding its own could deadlock with
+// others doing the same; so a miss runs q unprepared on the transaction's
+// connection, and the cache is filled in the background.
+func (t *txStmts) stmt(ctx context.Context, q string) *sql.Stmt {
 	if s, ok := t.db.rstmts.Load(q); ok {
-		return t.tx.StmtContext(ctx, s.(*sql.Stmt)), nil
+		return t.tx.StmtContext(ctx, s.(*sql.Stmt))
 	}
-	s, err := t.db.rdb.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, err
+	if _, loading := t.db.rpreparing.LoadOrStore(q, true); !loading {
+		go func() {
+			s, err := t.db.rdb.PrepareContext(context.Background(), q)
+			if err != nil {
+				t.db.rpreparing.Delete(q)
+				return
+			}
+			if _, loaded := t.db.rstmts.LoadOrStore(q, s); loaded {
+				s.Close()
+			}
+		}()
 	}
-	if prev, loaded := t.db.rstmts.LoadOrStore(q, s); loaded {
-		s.Close()
-		s = prev.(*sql.Stmt)
-	}
-	return t.tx.StmtContext(ctx, s), nil
+	return nil
 }
 
 func (t *txStmts) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
@@ -486,17 +496,15 @@ func (t *txStmts) ExecContext(ctx context.Context, q string, args ...any) (sql.R
 }
 
 func (t *txStmts) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	s, err := t.stmt(ctx, q)
-	if err != nil {
-		return nil, err
+	if s := t.stmt(ctx, q); s != nil {
+		return s.QueryContext(ctx, args...)
 	}
-	return s.QueryContext(ctx, args...)
+	return t.tx.QueryContext(ctx, q, args...)
 }
 
 func (t *txStmts) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	s, err := t.stmt(ctx, q)
-	if err != nil {
-		return t.tx.QueryRowContext(ctx, q, args...)
+	if s := t.stmt(ctx, q); s != nil {
+		return s.QueryRowContext(ctx, args...)
 	}
-	return s.QueryRowContext(ctx, args...)
+	return t.tx.QueryRowContext(ctx, q, args...)
 }
