@@ -32,11 +32,13 @@ type Store interface {
 	Write(ctx context.Context, fn func(tx Tx) error) error
 	// Read runs fn in a read-only transaction over a consistent snapshot.
 	Read(ctx context.Context, fn func(tx Tx) error) error
-	// Claim takes the in-flight lock on name for at most ttl, for work that
-	// spans more than one transaction (an idempotent request that calls a
-	// processor). It returns ECONFLICT when another holder has it. release
-	// frees it; a holder that dies loses it after ttl (on SQLite, whose
-	// file one process owns, at once when the process ends).
+	// Claim takes the in-flight lock on name, for work that spans more than
+	// one transaction (an idempotent request that calls a processor). It
+	// returns ECONFLICT when another holder has it. The claim lasts until
+	// release (which may be called more than once) or until the holder's
+	// process ends: on PostgreSQL a dead process's claim lapses within ttl
+	// (the lease is renewed while the process lives); on SQLite, whose file
+	// one process owns, claims are in memory and end with the process.
 	Claim(ctx context.Context, name string, ttl time.Duration) (release func(), err error)
 	// Engine names the engine: "sqlite" or "postgres".
 	Engine() string

@@ -70,9 +70,11 @@ type Options struct {
 
 // DB is an open PostgreSQL store.
 type DB struct {
-	db    *sql.DB
-	clock tender.Clock
-	owner string
+	db     *sql.DB
+	clock  tender.Clock
+	owner  string
+	closed chan struct{} // stops lease renewals
+	once   sync.Once
 }
 
 var _ store.Store = (*DB)(nil)
@@ -105,14 +107,17 @@ func Open(ctx context.Context, url string, opts Options) (_ *DB, err error) {
 		sqldb.Close()
 		return nil, err
 	}
-	return &DB{db: sqldb, clock: opts.Clock, owner: tender.RandomString(16)}, nil
+	return &DB{db: sqldb, clock: opts.Clock, owner: tender.RandomString(16), closed: make(chan struct{})}, nil
 }
 
 // Engine returns "postgres".
 func (db *DB) Engine() string { return "postgres" }
 
-// Close closes the connection pool.
-func (db *DB) Close() error { return db.db.Close() }
+// Close stops renewing claims and closes the connection pool.
+func (db *DB) Close() error {
+	db.once.Do(func() { close(db.closed) })
+	return db.db.Close()
+}
 
 // SQL returns the underlying pool, for tests and tools.
 func (db *DB) SQL() *sql.DB { return db.db }
@@ -186,6 +191,8 @@ func (db *DB) Claim(ctx context.Context, name string, ttl time.Duration) (func()
 		for {
 			select {
 			case <-stop:
+				return
+			case <-db.closed:
 				return
 			case <-t.C:
 				_, _ = db.db.ExecContext(context.Background(), `UPDATE claims SET expires_at = $1 WHERE name = $2 AND owner = $3`,

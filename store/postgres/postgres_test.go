@@ -78,9 +78,18 @@ func TestDB_TwoProcesses(t *testing.T) {
 		}
 		release2()
 
-		// A dead holder's claim lapses after its ttl.
-		if _, err := p1.Claim(ctx, "intent:2", 50*time.Millisecond); err != nil {
+		// A dead process's claim lapses after its ttl: its store stops
+		// renewing the lease when it closes (or the process dies).
+		p3, err := postgres.Open(ctx, url, postgres.Options{Clock: clock})
+		if err != nil {
 			t.Fatal(err)
+		}
+		if _, err := p3.Claim(ctx, "intent:2", 50*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		p3.Close()
+		if _, err := p2.Claim(ctx, "intent:2", time.Minute); tender.ErrorCode(err) != tender.ECONFLICT {
+			t.Errorf("Claim right after the holder died = %v, want ECONFLICT until the ttl lapses", err)
 		}
 		time.Sleep(150 * time.Millisecond)
 		release3, err := p2.Claim(ctx, "intent:2", time.Minute)

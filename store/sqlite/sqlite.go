@@ -89,7 +89,7 @@ type DB struct {
 	rpreparing sync.Map // query → true while it is being prepared
 
 	claimMu sync.Mutex
-	claims  map[string]time.Time
+	claims  map[string]*int // name → the holder's token
 }
 
 var _ store.Store = (*DB)(nil)
@@ -127,7 +127,7 @@ func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
 		opts.Synchronous = "full"
 	}
 	db := &DB{path: path, clock: opts.Clock, reqs: make(chan *writeReq, 4*maxBatch), quit: make(chan struct{}),
-		done: make(chan struct{}), claims: make(map[string]time.Time)}
+		done: make(chan struct{}), claims: make(map[string]*int)}
 	if opts.Exclusive {
 		f, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
 		if err != nil {
@@ -391,19 +391,19 @@ func (db *DB) Read(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 // Claim takes an in-memory lock: the Exclusive file lock makes this process
-// the file's only server, so no other holder can exist.
+// the file's only server, so no other holder can exist, and a claim ends
+// with the process. ttl is not needed here.
 func (db *DB) Claim(ctx context.Context, name string, ttl time.Duration) (func(), error) {
 	db.claimMu.Lock()
 	defer db.claimMu.Unlock()
-	now := time.Now()
-	if exp, ok := db.claims[name]; ok && now.Before(exp) {
+	if _, ok := db.claims[name]; ok {
 		return nil, tender.Errorf(tender.ECONFLICT, "%s is in use", name)
 	}
-	exp := now.Add(ttl)
-	db.claims[name] = exp
+	token := new(int)
+	db.claims[name] = token
 	return func() {
 		db.claimMu.Lock()
-		if db.claims[name] == exp {
+		if db.claims[name] == token {
 			delete(db.claims, name)
 		}
 		db.claimMu.Unlock()
