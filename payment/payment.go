@@ -68,12 +68,30 @@ func (s *Service) ClientSecret(intentID string) string {
 	return intentID + "_secret_" + s.fingerprint("client_secret", intentID)[:24]
 }
 
+// claimWait is how long a command waits for another command on the same
+// intent: a live holder finishes within a processor call, and a crashed
+// process's claim lapses within claimTTL.
+const claimWait = claimTTL + 5*time.Second
+
+// claim takes the intent's claim, waiting for the current holder if any.
 func (s *Service) claim(ctx context.Context, intentID string) (func(), error) {
-	release, err := s.Store.Claim(ctx, "intent:"+intentID, claimTTL)
-	if tender.ErrorCode(err) == tender.ECONFLICT {
-		return nil, tender.Errorf(tender.ECONFLICT, "payment intent %s has another operation in progress; retry shortly", intentID)
+	deadline := time.Now().Add(claimWait)
+	backoff := 5 * time.Millisecond
+	for {
+		release, err := s.Store.Claim(ctx, "intent:"+intentID, claimTTL)
+		if tender.ErrorCode(err) != tender.ECONFLICT {
+			return release, err
+		}
+		if time.Now().Add(backoff).After(deadline) {
+			return nil, tender.Errorf(tender.ECONFLICT, "payment intent %s has another operation in progress; retry shortly", intentID)
+		}
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		backoff = min(2*backoff, 500*time.Millisecond)
 	}
-	return release, err
 }
 
 // validObject reports whether raw is absent or a JSON object.
