@@ -114,7 +114,9 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_due ON jobs (state, run_at);
 
-CREATE TABLE claims (
+-- Claims are leases on in-flight work: they need not survive a crash, so
+-- the table skips the WAL.
+CREATE UNLOGGED TABLE claims (
 	name       TEXT COLLATE "C" PRIMARY KEY,
 	owner      TEXT NOT NULL,
 	expires_at BIGINT NOT NULL
