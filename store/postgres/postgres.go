@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
-	neturl "net/url"
 	"sync"
 	"time"
 
@@ -89,10 +88,6 @@ func Open(ctx context.Context, url string, opts Options) (_ *DB, err error) {
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = 16
 	}
-	url, err = withRuntimeDefaults(url)
-	if err != nil {
-		return nil, err
-	}
 	sqldb, err := sql.Open("pgx", url)
 	if err != nil {
 		return nil, err
@@ -113,23 +108,6 @@ func Open(ctx context.Context, url string, opts Options) (_ *DB, err error) {
 		return nil, err
 	}
 	return &DB{db: sqldb, clock: opts.Clock, owner: tender.RandomString(16), closed: make(chan struct{})}, nil
-}
-
-// withRuntimeDefaults adds tender's session settings to url unless it sets
-// them: plan_cache_mode=force_custom_plan, because a generic plan cached
-// while a table was small can pick a scan over the primary key for ever
-// after (seen with payment intents looked up by id and account).
-func withRuntimeDefaults(raw string) (string, error) {
-	u, err := neturl.Parse(raw)
-	if err != nil {
-		return "", fmt.Errorf("database URL: %w", err)
-	}
-	q := u.Query()
-	if q.Get("plan_cache_mode") == "" {
-		q.Set("plan_cache_mode", "force_custom_plan")
-	}
-	u.RawQuery = q.Encode()
-	return u.String(), nil
 }
 
 // Engine returns "postgres".

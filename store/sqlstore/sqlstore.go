@@ -91,10 +91,14 @@ func marshal(v any) (string, error) {
 	return string(b), err
 }
 
-// getDoc scans the single data column of query's one row into dst.
-func (t *Tx) getDoc(ctx context.Context, what, id string, dst any, query string, args ...any) error {
-	var data string
-	if err := t.q.QueryRowContext(ctx, query, args...).Scan(&data); errors.Is(err, sql.ErrNoRows) {
+// getScoped loads the document of table's row id, and returns ENOTFOUND
+// unless the row belongs to scope s. It looks the row up by its primary key
+// alone and checks the scope on the row, so that no planner can choose a
+// scan of the account's rows for it.
+func (t *Tx) getScoped(ctx context.Context, what, table, id string, s tender.Scope, dst any) error {
+	var data, account, mode string
+	err := t.q.QueryRowContext(ctx, `SELECT data, account_id, mode FROM `+table+` WHERE id = $1`, id).Scan(&data, &account, &mode)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && (account != s.AccountID || mode != string(s.Mode))) {
 		return tender.Errorf(tender.ENOTFOUND, "%s %s not found", what, id)
 	} else if err != nil {
 		return t.d.InterpretError(err)
@@ -248,8 +252,7 @@ func (t *Tx) UpdatePaymentMethod(ctx context.Context, pm *tender.PaymentMethod) 
 // FindPaymentMethodByID returns the payment method id of scope s.
 func (t *Tx) FindPaymentMethodByID(ctx context.Context, s tender.Scope, id string) (*tender.PaymentMethod, error) {
 	var pm tender.PaymentMethod
-	err := t.getDoc(ctx, "payment method", id, &pm, `SELECT data FROM payment_methods WHERE id = $1 AND account_id = $2 AND mode = $3`,
-		id, s.AccountID, string(s.Mode))
+	err := t.getScoped(ctx, "payment method", "payment_methods", id, s, &pm)
 	if err != nil {
 		return nil, err
 	}
@@ -294,8 +297,7 @@ func (t *Tx) UpdatePaymentIntent(ctx context.Context, pi *tender.PaymentIntent) 
 // FindPaymentIntentByID returns the payment intent id of scope s.
 func (t *Tx) FindPaymentIntentByID(ctx context.Context, s tender.Scope, id string) (*tender.PaymentIntent, error) {
 	var pi tender.PaymentIntent
-	err := t.getDoc(ctx, "payment intent", id, &pi, `SELECT data FROM payment_intents WHERE id = $1 AND account_id = $2 AND mode = $3`,
-		id, s.AccountID, string(s.Mode))
+	err := t.getScoped(ctx, "payment intent", "payment_intents", id, s, &pi)
 	if err != nil {
 		return nil, err
 	}
@@ -408,8 +410,7 @@ func (t *Tx) UpdatePayment(ctx context.Context, p *tender.Payment) error {
 // FindPaymentByID returns the payment id of scope s.
 func (t *Tx) FindPaymentByID(ctx context.Context, s tender.Scope, id string) (*tender.Payment, error) {
 	var p tender.Payment
-	err := t.getDoc(ctx, "payment", id, &p, `SELECT data FROM payments WHERE id = $1 AND account_id = $2 AND mode = $3`,
-		id, s.AccountID, string(s.Mode))
+	err := t.getScoped(ctx, "payment", "payments", id, s, &p)
 	if err != nil {
 		return nil, err
 	}
@@ -446,8 +447,7 @@ func (t *Tx) UpdateRefund(ctx context.Context, r *tender.Refund) error {
 // FindRefundByID returns the refund id of scope s.
 func (t *Tx) FindRefundByID(ctx context.Context, s tender.Scope, id string) (*tender.Refund, error) {
 	var r tender.Refund
-	err := t.getDoc(ctx, "refund", id, &r, `SELECT data FROM refunds WHERE id = $1 AND account_id = $2 AND mode = $3`,
-		id, s.AccountID, string(s.Mode))
+	err := t.getScoped(ctx, "refund", "refunds", id, s, &r)
 	if err != nil {
 		return nil, err
 	}
