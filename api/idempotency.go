@@ -118,8 +118,10 @@ func (id *Idempotency) Do(ctx context.Context, r *http.Request, sc tender.Scope,
 		return nil, err
 	}
 	defer release()
-	if resp, err := id.replay(ctx, sc, key, fp); resp != nil || err != nil {
-		return resp, err
+	if f, ok := id.Store.(store.IdempotencyKeyFilter); !ok || f.MayHaveIdempotencyRecord(sc.AccountID, sc.Mode, key) {
+		if resp, err := id.replay(ctx, sc, key, fp); resp != nil || err != nil {
+			return resp, err
+		}
 	}
 	err = run(store.WithCommitHook(ctx, hook))
 	if tender.ErrorCode(err) == tender.ECONFLICT && resp != nil {

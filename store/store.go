@@ -109,6 +109,13 @@ type Tx interface {
 	CountJobs(ctx context.Context, state string) (int, error)
 }
 
+// IdempotencyKeyFilter is implemented by a store that can tell, without a
+// query, that no unexpired idempotency record of a key exists. It may
+// answer true for a key that has none; never false for one that has.
+type IdempotencyKeyFilter interface {
+	MayHaveIdempotencyRecord(accountID string, mode tender.Mode, key string) bool
+}
+
 // hookKey is the context key of the commit hook.
 type hookKey struct{}
 

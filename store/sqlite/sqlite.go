@@ -88,6 +88,8 @@ type DB struct {
 	rstmts     sync.Map // query → *sql.Stmt on rdb
 	rpreparing sync.Map // query → true while it is being prepared
 
+	keys keySet // idempotency keys held, by hash
+
 	claimMu sync.Mutex
 	claims  map[string]*int // name → the holder's token
 }
@@ -157,6 +159,11 @@ func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
 		db.unlock()
 		return nil, err
 	}
+	if err := db.keys.load(ctx, db); err != nil {
+		db.wdb.Close()
+		db.unlock()
+		return nil, err
+	}
 	if db.wconn, err = db.wdb.Conn(ctx); err != nil {
 		db.wdb.Close()
 		db.unlock()
@@ -189,6 +196,7 @@ const walRestartFrames = 16384
 func (db *DB) checkpointer() {
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
+	n := 0
 	for {
 		select {
 		case <-db.quit:
@@ -198,6 +206,9 @@ func (db *DB) checkpointer() {
 		var busy, logFrames, done int
 		if err := db.rdb.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &done); err != nil {
 			continue
+		}
+		if n++; n%300 == 0 { // about every minute
+			db.keys.prune(db.clock.Now().UnixMicro())
 		}
 		if logFrames > walRestartFrames {
 			_ = db.rdb.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &logFrames, &done)
@@ -298,7 +309,8 @@ func (db *DB) writer() {
 // (A function given to Write may run more than once.)
 func (db *DB) commit(cache *stmtCache, batch []*writeReq) {
 	errs := make([]error, len(batch))
-	if !db.runBatch(cache, batch, errs, false) {
+	added := make([][]keyEntry, len(batch))
+	if !db.runBatch(cache, batch, errs, added, false) {
 		return
 	}
 	failed := false
@@ -311,13 +323,19 @@ func (db *DB) commit(cache *stmtCache, batch []*writeReq) {
 			return
 		}
 		clear(errs)
-		if !db.runBatch(cache, batch, errs, true) {
+		clear(added)
+		if !db.runBatch(cache, batch, errs, added, true) {
 			return
 		}
 	}
 	if _, err := db.wconn.ExecContext(context.Background(), "COMMIT"); err != nil {
 		db.abort(batch, fmt.Errorf("sqlite: commit: %w", err))
 		return
+	}
+	for i := range batch {
+		if errs[i] == nil {
+			db.keys.add(added[i])
+		}
 	}
 	for i, r := range batch {
 		r.err <- errs[i]
@@ -326,7 +344,7 @@ func (db *DB) commit(cache *stmtCache, batch []*writeReq) {
 
 // runBatch begins a transaction and runs every command of batch in it,
 // recording their errors. It returns false when it had to abort the batch.
-func (db *DB) runBatch(cache *stmtCache, batch []*writeReq, errs []error, savepoints bool) bool {
+func (db *DB) runBatch(cache *stmtCache, batch []*writeReq, errs []error, added [][]keyEntry, savepoints bool) bool {
 	bg := context.Background()
 	if _, err := db.wconn.ExecContext(bg, "BEGIN IMMEDIATE"); err != nil {
 		for _, r := range batch {
@@ -340,14 +358,15 @@ func (db *DB) runBatch(cache *stmtCache, batch []*writeReq, errs []error, savepo
 			continue
 		}
 		if !savepoints {
-			errs[i] = runFn(r.ctx, r.fn, sqlstore.NewTx(cache, dialect, db.clock.Now()))
+			errs[i] = runFn(r.ctx, r.fn, writeTx{sqlstore.NewTx(cache, dialect, db.clock.Now()), &added[i]})
 			continue
 		}
 		if _, err := cache.ExecContext(bg, "SAVEPOINT cmd"); err != nil {
 			db.abort(batch, fmt.Errorf("sqlite: savepoint: %w", err))
 			return false
 		}
-		if errs[i] = runFn(r.ctx, r.fn, sqlstore.NewTx(cache, dialect, db.clock.Now())); errs[i] != nil {
+		if errs[i] = runFn(r.ctx, r.fn, writeTx{sqlstore.NewTx(cache, dialect, db.clock.Now()), &added[i]}); errs[i] != nil {
+			added[i] = nil
 			if _, err := cache.ExecContext(bg, "ROLLBACK TO cmd"); err != nil {
 				db.abort(batch, fmt.Errorf("sqlite: rollback to savepoint: %w", err))
 				return false

@@ -405,3 +405,50 @@ func TestDB_WriteAfterClose(t *testing.T) {
 		t.Fatal("Write after Close succeeded")
 	}
 }
+
+// TestDB_IdempotencyKeyFilter: the key set never says "no" for a stored
+// key: after a commit, after a reopen; and a rolled-back key is not kept.
+func TestDB_IdempotencyKeyFilter(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tender.db")
+	db := mustOpen(t, path, Options{Exclusive: true})
+	put := func(db *DB, key string, fail bool) error {
+		return db.Write(ctx, func(tx store.Tx) error {
+			now := tx.Now()
+			if err := tx.PutIdempotencyRecord(ctx, &tender.IdempotencyRecord{AccountID: "acct_1", Mode: tender.ModeTest, Key: key,
+				Fingerprint: "f", Status: 201, ContentType: "application/json", Body: []byte("{}"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+				return err
+			}
+			if fail {
+				return errors.New("the command fails after storing")
+			}
+			return nil
+		})
+	}
+	if db.MayHaveIdempotencyRecord("acct_1", tender.ModeTest, "key-0000001") {
+		t.Fatal("an empty database may have a key")
+	}
+	if err := put(db, "key-0000001", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(db, "key-0000002", true); err == nil {
+		t.Fatal("a failing command succeeded")
+	}
+	if !db.MayHaveIdempotencyRecord("acct_1", tender.ModeTest, "key-0000001") {
+		t.Error("a committed key is unknown")
+	}
+	if db.MayHaveIdempotencyRecord("acct_1", tender.ModeTest, "key-0000002") {
+		t.Error("a rolled-back key is known")
+	}
+	if db.MayHaveIdempotencyRecord("acct_1", tender.ModeLive, "key-0000001") || db.MayHaveIdempotencyRecord("acct_2", tender.ModeTest, "key-0000001") {
+		t.Error("a key is known in another scope")
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = mustOpen(t, path, Options{Exclusive: true})
+	if !db.MayHaveIdempotencyRecord("acct_1", tender.ModeTest, "key-0000001") {
+		t.Error("a stored key is unknown after reopening")
+	}
+}
