@@ -15,7 +15,10 @@
 // # Errors
 //
 // Find methods return tender.ENOTFOUND when no row matches the scope and id.
-// Create methods return tender.ECONFLICT when a unique key is taken.
+// Create methods return tender.ECONFLICT when a unique key is taken. Update
+// methods return tender.ENOTFOUND for an id outside the object's scope, and
+// may have written by then: a function given to Write must return every
+// error of an Update method, so that its transaction rolls back.
 package store
 
 import (

@@ -86,6 +86,26 @@ func (t *Tx) execOne(ctx context.Context, what, id, query string, args ...any) e
 	return nil
 }
 
+// updateScoped runs an UPDATE of one row by its primary key that ends in
+// "RETURNING account_id, mode", and returns ENOTFOUND unless the row exists
+// in scope (accountID, mode). On a scope mismatch the row was changed, but the
+// error makes the caller's transaction roll back, as every store error does.
+// Matching by primary key alone keeps planners from scanning an account's
+// rows through another index.
+func (t *Tx) updateScoped(ctx context.Context, what, id, accountID string, mode tender.Mode, query string, args ...any) error {
+	var acct, m string
+	err := t.q.QueryRowContext(ctx, query, args...).Scan(&acct, &m)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && (acct != accountID || m != string(mode))) {
+		if err == nil {
+			return tender.Errorf(tender.ENOTFOUND, "%s %s not found (scope mismatch)", what, id)
+		}
+		return tender.Errorf(tender.ENOTFOUND, "%s %s not found", what, id)
+	} else if err != nil {
+		return t.d.InterpretError(err)
+	}
+	return nil
+}
+
 func marshal(v any) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
@@ -245,8 +265,8 @@ func (t *Tx) UpdatePaymentMethod(ctx context.Context, pm *tender.PaymentMethod) 
 	if err != nil {
 		return err
 	}
-	return t.execOne(ctx, "payment method", pm.ID, `UPDATE payment_methods SET updated_at = $1, data = $2 WHERE id = $3 AND account_id = $4 AND mode = $5`,
-		micros(pm.UpdatedAt), data, pm.ID, pm.AccountID, string(pm.Mode))
+	return t.updateScoped(ctx, "payment method", pm.ID, pm.AccountID, pm.Mode,
+		`UPDATE payment_methods SET updated_at = $1, data = $2 WHERE id = $3 RETURNING account_id, mode`, micros(pm.UpdatedAt), data, pm.ID)
 }
 
 // FindPaymentMethodByID returns the payment method id of scope s.
@@ -290,8 +310,9 @@ func (t *Tx) UpdatePaymentIntent(ctx context.Context, pi *tender.PaymentIntent) 
 	if err != nil {
 		return err
 	}
-	args = append(args, pi.ID, pi.AccountID, string(pi.Mode))
-	return t.execOne(ctx, "payment intent", pi.ID, `UPDATE payment_intents SET `+intentCols+` WHERE id = $12 AND account_id = $13 AND mode = $14`, args...)
+	args = append(args, pi.ID)
+	return t.updateScoped(ctx, "payment intent", pi.ID, pi.AccountID, pi.Mode,
+		`UPDATE payment_intents SET `+intentCols+` WHERE id = $12 RETURNING account_id, mode`, args...)
 }
 
 // FindPaymentIntentByID returns the payment intent id of scope s.
@@ -403,8 +424,8 @@ func (t *Tx) UpdatePayment(ctx context.Context, p *tender.Payment) error {
 	if err != nil {
 		return err
 	}
-	return t.execOne(ctx, "payment", p.ID, `UPDATE payments SET status = $1, updated_at = $2, data = $3 WHERE id = $4 AND account_id = $5 AND mode = $6`,
-		p.Status, micros(p.UpdatedAt), data, p.ID, p.AccountID, string(p.Mode))
+	return t.updateScoped(ctx, "payment", p.ID, p.AccountID, p.Mode,
+		`UPDATE payments SET status = $1, updated_at = $2, data = $3 WHERE id = $4 RETURNING account_id, mode`, p.Status, micros(p.UpdatedAt), data, p.ID)
 }
 
 // FindPaymentByID returns the payment id of scope s.
@@ -440,8 +461,8 @@ func (t *Tx) UpdateRefund(ctx context.Context, r *tender.Refund) error {
 	if err != nil {
 		return err
 	}
-	return t.execOne(ctx, "refund", r.ID, `UPDATE refunds SET status = $1, updated_at = $2, data = $3 WHERE id = $4 AND account_id = $5 AND mode = $6`,
-		r.Status, micros(r.UpdatedAt), data, r.ID, r.AccountID, string(r.Mode))
+	return t.updateScoped(ctx, "refund", r.ID, r.AccountID, r.Mode,
+		`UPDATE refunds SET status = $1, updated_at = $2, data = $3 WHERE id = $4 RETURNING account_id, mode`, r.Status, micros(r.UpdatedAt), data, r.ID)
 }
 
 // FindRefundByID returns the refund id of scope s.
