@@ -205,6 +205,9 @@ type PaymentIntent struct {
 	UpdatedAt          time.Time       `json:"updated_at"`
 	CancelledAt        *time.Time      `json:"cancelled_at,omitempty"`
 	CapturedAt         *time.Time      `json:"captured_at,omitempty"`
+	// Version counts the intent's updates. The store refuses an update made
+	// from a stale copy (optimistic concurrency).
+	Version int64 `json:"version"`
 }
 
 // Payment statuses (one payment attempt).
@@ -254,6 +257,8 @@ type Payment struct {
 	SettledAt        *time.Time      `json:"settled_at,omitempty"`
 	CreatedAt        time.Time       `json:"created_at"`
 	UpdatedAt        time.Time       `json:"updated_at"`
+	// Version counts the payment's updates (see PaymentIntent.Version).
+	Version int64 `json:"version"`
 }
 
 // Refund statuses.

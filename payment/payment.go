@@ -511,13 +511,12 @@ func (s *Service) Pay(ctx context.Context, sc tender.Scope, intentID string, p P
 		return nil, err
 	}
 	var pay *tender.Payment
+	read := pi
 	err = s.Store.Write(ctx, func(tx store.Tx) (err error) {
-		if pi, err = tx.FindPaymentIntentByID(ctx, sc, intentID); err != nil {
-			return err
-		}
-		if err := checkPayable(pi, pm); err != nil {
-			return err
-		}
+		// The intent was read under its claim; the version check of
+		// UpdatePaymentIntent refuses the write if anything changed it since.
+		cp := *read
+		pi := &cp
 		now := tx.Now()
 		pay = &tender.Payment{ID: paymentID, AccountID: sc.AccountID, Mode: sc.Mode, PaymentIntentID: pi.ID,
 			PaymentMethodID: pm.ID, Amount: pi.Amount, Currency: pi.Currency, AuthCode: res.AuthCode,
@@ -736,10 +735,12 @@ func (s *Service) capture(ctx context.Context, sc tender.Scope, intentID string,
 			return nil, err
 		}
 	}
+	readPI, readPay := pi, pay
+	var result *tender.PaymentIntent
 	err = s.Store.Write(ctx, func(tx store.Tx) error {
-		if err := check(tx); err != nil {
-			return err
-		}
+		// Read under the intent's claim; the versions guard the writes.
+		cpi, cpay := *readPI, *readPay
+		pi, pay := &cpi, &cpay
 		now := tx.Now()
 		voided := pi.AmountAuthorized - amt
 		pay.Status, pay.AmountCaptured, pay.AmountVoided, pay.UpdatedAt = tender.PaymentCaptured, amt, voided, now
@@ -757,12 +758,13 @@ func (s *Service) capture(ctx context.Context, sc tender.Scope, intentID string,
 		if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
 			return err
 		}
+		result = pi
 		return store.RunCommitHook(ctx, tx, pi)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return pi, nil
+	return result, nil
 }
 
 // Cancel cancels an intent that is created, failed or uncaptured; an
@@ -898,14 +900,16 @@ func (s *Service) Refund(ctx context.Context, sc tender.Scope, intentID string, 
 		return nil, err
 	}
 	defer release()
-	var pay *tender.Payment
+	var readPI *tender.PaymentIntent
+	var readPay *tender.Payment
 	var amt int64
 	if err := s.Store.Read(ctx, func(tx store.Tx) (err error) {
-		_, pay, amt, err = refundable(ctx, tx, sc, intentID, p.Amount)
+		readPI, readPay, amt, err = refundable(ctx, tx, sc, intentID, p.Amount)
 		return err
 	}); err != nil {
 		return nil, err
 	}
+	pay := readPay
 	refundID := tender.NewID(tender.PrefixRefund, time.Now())
 	procRef, err := s.Processor.Refund(ctx, refundID, pay.ProcessorRef, amt)
 	if err != nil {
@@ -913,10 +917,9 @@ func (s *Service) Refund(ctx context.Context, sc tender.Scope, intentID string, 
 	}
 	var r *tender.Refund
 	err = s.Store.Write(ctx, func(tx store.Tx) error {
-		pi, pay, amt2, err := refundable(ctx, tx, sc, intentID, &amt)
-		if err != nil || amt2 != amt {
-			return tender.Errorf(tender.ECONFLICT, "payment intent %s changed during the refund; retry", intentID)
-		}
+		// Read under the intent's claim; the versions guard the writes.
+		cpi, cpay := *readPI, *readPay
+		pi, pay := &cpi, &cpay
 		now := tx.Now()
 		r = &tender.Refund{ID: refundID, AccountID: sc.AccountID, Mode: sc.Mode, PaymentIntentID: pi.ID, PaymentID: pay.ID,
 			Status: tender.RefundSucceeded, Amount: amt, Currency: pi.Currency, Reason: p.Reason, ProcessorRef: procRef,

@@ -43,13 +43,18 @@ type Tx struct {
 	q   Querier
 	d   *Dialect
 	now time.Time
+	// seen holds the objects this transaction created, updated or found,
+	// by id, so that finding one again costs no query and no decoding. Find
+	// returns the same pointer: the caller owns the objects of its
+	// transaction.
+	seen map[string]any
 }
 
 var _ store.Tx = (*Tx)(nil)
 
 // NewTx returns a Tx that runs on q with its time fixed at now.
 func NewTx(q Querier, d *Dialect, now time.Time) *Tx {
-	return &Tx{q: q, d: d, now: now}
+	return &Tx{q: q, d: d, now: now, seen: make(map[string]any, 4)}
 }
 
 // Now is the transaction's fixed time.
@@ -106,24 +111,52 @@ func (t *Tx) updateScoped(ctx context.Context, what, id, accountID string, mode 
 	return nil
 }
 
+// updateVersioned runs an UPDATE by primary key and expected version that
+// ends in "RETURNING account_id, mode". When no row matched, it tells a
+// missing or foreign row (ENOTFOUND) from a stale version (ECONFLICT: another
+// request changed the object since it was read).
+func (t *Tx) updateVersioned(ctx context.Context, what, table, id, accountID string, mode tender.Mode, query string, args ...any) error {
+	err := t.updateScoped(ctx, what, id, accountID, mode, query, args...)
+	if tender.ErrorCode(err) != tender.ENOTFOUND {
+		return err
+	}
+	var acct, m string
+	if qerr := t.q.QueryRowContext(ctx, `SELECT account_id, mode FROM `+table+` WHERE id = $1`, id).Scan(&acct, &m); qerr == nil &&
+		acct == accountID && m == string(mode) {
+		return tender.Errorf(tender.ECONFLICT, "%s %s was changed by another request; retry", what, id)
+	}
+	return err
+}
+
 func marshal(v any) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
 }
 
-// getScoped loads the document of table's row id, and returns ENOTFOUND
-// unless the row belongs to scope s. It looks the row up by its primary key
-// alone and checks the scope on the row, so that no planner can choose a
-// scan of the account's rows for it.
-func (t *Tx) getScoped(ctx context.Context, what, table, id string, s tender.Scope, dst any) error {
+// getScoped loads the document of table's row id into dst, and returns
+// ENOTFOUND unless the row belongs to scope s. It looks the row up by its
+// primary key alone and checks the scope on the row, so that no planner can
+// choose a scan of the account's rows for it.
+func getScoped[T any](ctx context.Context, t *Tx, what, table, id string, s tender.Scope, scope func(*T) (string, tender.Mode)) (*T, error) {
+	if v, ok := t.seen[id].(*T); ok {
+		if acct, mode := scope(v); acct == s.AccountID && mode == s.Mode {
+			return v, nil
+		}
+		return nil, tender.Errorf(tender.ENOTFOUND, "%s %s not found", what, id)
+	}
 	var data, account, mode string
 	err := t.q.QueryRowContext(ctx, `SELECT data, account_id, mode FROM `+table+` WHERE id = $1`, id).Scan(&data, &account, &mode)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && (account != s.AccountID || mode != string(s.Mode))) {
-		return tender.Errorf(tender.ENOTFOUND, "%s %s not found", what, id)
+		return nil, tender.Errorf(tender.ENOTFOUND, "%s %s not found", what, id)
 	} else if err != nil {
-		return t.d.InterpretError(err)
+		return nil, t.d.InterpretError(err)
 	}
-	return json.Unmarshal([]byte(data), dst)
+	v := new(T)
+	if err := json.Unmarshal([]byte(data), v); err != nil {
+		return nil, err
+	}
+	t.seen[id] = v
+	return v, nil
 }
 
 // listDocs decodes the data column of every row of query.
@@ -256,6 +289,9 @@ func (t *Tx) CreatePaymentMethod(ctx context.Context, pm *tender.PaymentMethod) 
 	}
 	_, err = t.exec(ctx, `INSERT INTO payment_methods (id, account_id, mode, type, created_at, updated_at, data) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		pm.ID, pm.AccountID, string(pm.Mode), pm.Type, micros(pm.CreatedAt), micros(pm.UpdatedAt), data)
+	if err == nil {
+		t.seen[pm.ID] = pm
+	}
 	return err
 }
 
@@ -271,12 +307,7 @@ func (t *Tx) UpdatePaymentMethod(ctx context.Context, pm *tender.PaymentMethod) 
 
 // FindPaymentMethodByID returns the payment method id of scope s.
 func (t *Tx) FindPaymentMethodByID(ctx context.Context, s tender.Scope, id string) (*tender.PaymentMethod, error) {
-	var pm tender.PaymentMethod
-	err := t.getScoped(ctx, "payment method", "payment_methods", id, s, &pm)
-	if err != nil {
-		return nil, err
-	}
-	return &pm, nil
+	return getScoped(ctx, t, "payment method", "payment_methods", id, s, func(v *tender.PaymentMethod) (string, tender.Mode) { return v.AccountID, v.Mode })
 }
 
 const intentCols = `status = $1, settlement_status = $2, payment_status = $3, amount = $4, amount_refunded = $5, reference_id = $6,
@@ -301,28 +332,34 @@ func (t *Tx) CreatePaymentIntent(ctx context.Context, pi *tender.PaymentIntent) 
 	_, err = t.exec(ctx, `INSERT INTO payment_intents (status, settlement_status, payment_status, amount, amount_refunded, reference_id,
 		updated_at, captured_at, cancelled_at, settled_at, data, id, account_id, mode, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`, args...)
+	if err == nil {
+		t.seen[pi.ID] = pi
+	}
 	return err
 }
 
 // UpdatePaymentIntent overwrites pi.
 func (t *Tx) UpdatePaymentIntent(ctx context.Context, pi *tender.PaymentIntent) error {
+	pi.Version++
 	args, err := intentArgs(pi)
 	if err != nil {
+		pi.Version--
 		return err
 	}
-	args = append(args, pi.ID)
-	return t.updateScoped(ctx, "payment intent", pi.ID, pi.AccountID, pi.Mode,
-		`UPDATE payment_intents SET `+intentCols+` WHERE id = $12 RETURNING account_id, mode`, args...)
+	args = append(args, pi.ID, pi.Version-1)
+	err = t.updateVersioned(ctx, "payment intent", "payment_intents", pi.ID, pi.AccountID, pi.Mode,
+		`UPDATE payment_intents SET `+intentCols+`, version = version + 1 WHERE id = $12 AND version = $13 RETURNING account_id, mode`, args...)
+	if err != nil {
+		pi.Version--
+		return err
+	}
+	t.seen[pi.ID] = pi
+	return nil
 }
 
 // FindPaymentIntentByID returns the payment intent id of scope s.
 func (t *Tx) FindPaymentIntentByID(ctx context.Context, s tender.Scope, id string) (*tender.PaymentIntent, error) {
-	var pi tender.PaymentIntent
-	err := t.getScoped(ctx, "payment intent", "payment_intents", id, s, &pi)
-	if err != nil {
-		return nil, err
-	}
-	return &pi, nil
+	return getScoped(ctx, t, "payment intent", "payment_intents", id, s, func(v *tender.PaymentIntent) (string, tender.Mode) { return v.AccountID, v.Mode })
 }
 
 // ListPaymentIntents returns a newest-first page of scope s's intents.
@@ -415,27 +452,32 @@ func (t *Tx) CreatePayment(ctx context.Context, p *tender.Payment) error {
 	}
 	_, err = t.exec(ctx, `INSERT INTO payments (id, account_id, mode, payment_intent_id, status, created_at, updated_at, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		p.ID, p.AccountID, string(p.Mode), p.PaymentIntentID, p.Status, micros(p.CreatedAt), micros(p.UpdatedAt), data)
+	if err == nil {
+		t.seen[p.ID] = p
+	}
 	return err
 }
 
 // UpdatePayment overwrites p.
 func (t *Tx) UpdatePayment(ctx context.Context, p *tender.Payment) error {
+	p.Version++
 	data, err := marshal(p)
+	if err == nil {
+		err = t.updateVersioned(ctx, "payment", "payments", p.ID, p.AccountID, p.Mode,
+			`UPDATE payments SET status = $1, updated_at = $2, data = $3, version = version + 1 WHERE id = $4 AND version = $5 RETURNING account_id, mode`,
+			p.Status, micros(p.UpdatedAt), data, p.ID, p.Version-1)
+	}
 	if err != nil {
+		p.Version--
 		return err
 	}
-	return t.updateScoped(ctx, "payment", p.ID, p.AccountID, p.Mode,
-		`UPDATE payments SET status = $1, updated_at = $2, data = $3 WHERE id = $4 RETURNING account_id, mode`, p.Status, micros(p.UpdatedAt), data, p.ID)
+	t.seen[p.ID] = p
+	return nil
 }
 
 // FindPaymentByID returns the payment id of scope s.
 func (t *Tx) FindPaymentByID(ctx context.Context, s tender.Scope, id string) (*tender.Payment, error) {
-	var p tender.Payment
-	err := t.getScoped(ctx, "payment", "payments", id, s, &p)
-	if err != nil {
-		return nil, err
-	}
-	return &p, nil
+	return getScoped(ctx, t, "payment", "payments", id, s, func(v *tender.Payment) (string, tender.Mode) { return v.AccountID, v.Mode })
 }
 
 // ListPaymentsByIntent returns a newest-first page of an intent's payments.
@@ -452,6 +494,9 @@ func (t *Tx) CreateRefund(ctx context.Context, r *tender.Refund) error {
 	}
 	_, err = t.exec(ctx, `INSERT INTO refunds (id, account_id, mode, payment_intent_id, payment_id, status, created_at, updated_at, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		r.ID, r.AccountID, string(r.Mode), r.PaymentIntentID, r.PaymentID, r.Status, micros(r.CreatedAt), micros(r.UpdatedAt), data)
+	if err == nil {
+		t.seen[r.ID] = r
+	}
 	return err
 }
 
@@ -467,12 +512,7 @@ func (t *Tx) UpdateRefund(ctx context.Context, r *tender.Refund) error {
 
 // FindRefundByID returns the refund id of scope s.
 func (t *Tx) FindRefundByID(ctx context.Context, s tender.Scope, id string) (*tender.Refund, error) {
-	var r tender.Refund
-	err := t.getScoped(ctx, "refund", "refunds", id, s, &r)
-	if err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return getScoped(ctx, t, "refund", "refunds", id, s, func(v *tender.Refund) (string, tender.Mode) { return v.AccountID, v.Mode })
 }
 
 // FindIdempotencyRecord returns the unexpired record of key.

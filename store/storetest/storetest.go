@@ -511,11 +511,47 @@ func findIntent(b *testBundle, s tender.Scope, id string) (*tender.PaymentIntent
 }
 
 func testPaymentIntents(t *testing.T, setup func(*testing.T) *testBundle) {
+	t.Run("StaleVersionConflicts", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		pi := b.intent(b.a, nil)
+		createIntents(t, b, pi)
+		first, err := findIntent(b, b.a, pi.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := findIntent(b, b.a, pi.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first.Description = "first"
+		mustWrite(t, b, func(tx store.Tx) error { return tx.UpdatePaymentIntent(b.ctx, first) })
+		if first.Version != 1 {
+			t.Errorf("version after one update = %d, want 1", first.Version)
+		}
+		second.Description = "second"
+		err = b.store.Write(b.ctx, func(tx store.Tx) error { return tx.UpdatePaymentIntent(b.ctx, second) })
+		wantCode(t, "UpdatePaymentIntent from a stale copy", err, tender.ECONFLICT)
+		got, err := findIntent(b, b.a, pi.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Description != "first" || got.Version != 1 {
+			t.Errorf("after a refused stale update: description %q version %d, want \"first\" 1", got.Description, got.Version)
+		}
+		// A payment likewise.
+		p := b.payment(b.a, pi.ID)
+		mustWrite(t, b, func(tx store.Tx) error { return tx.CreatePayment(b.ctx, p) })
+		stale := *p
+		mustWrite(t, b, func(tx store.Tx) error { return tx.UpdatePayment(b.ctx, p) })
+		err = b.store.Write(b.ctx, func(tx store.Tx) error { return tx.UpdatePayment(b.ctx, &stale) })
+		wantCode(t, "UpdatePayment from a stale copy", err, tender.ECONFLICT)
+	})
 	t.Run("CreateFind", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		pi := b.intent(b.a, nil)
-		wantAllSet(t, "PaymentIntent", pi)
+		wantAllSet(t, "PaymentIntent", pi, "Version")
 		createIntents(t, b, pi)
 		got, err := findIntent(b, b.a, pi.ID)
 		if err != nil {
@@ -581,7 +617,7 @@ func testPaymentIntents(t *testing.T, setup func(*testing.T) *testBundle) {
 			SettlementStatus: tender.Unsettled, SettledAt: ptr(later.Add(time.Minute)),
 			UpdatedAt: later, CancelledAt: ptr(later), CapturedAt: ptr(later.Add(-time.Minute)),
 		}
-		wantAllChanged(t, "PaymentIntent", pi, up, "ID", "AccountID", "Mode", "CreatedAt")
+		wantAllChanged(t, "PaymentIntent", pi, up, "ID", "AccountID", "Mode", "CreatedAt", "Version")
 		mustWrite(t, b, func(tx store.Tx) error { return tx.UpdatePaymentIntent(b.ctx, up) })
 		got, err := findIntent(b, b.a, pi.ID)
 		if err != nil {
@@ -989,7 +1025,7 @@ func testPayments(t *testing.T, setup func(*testing.T) *testBundle) {
 		t.Parallel()
 		b := setup(t)
 		p := b.payment(b.a, tender.NewID(tender.PrefixPaymentIntent, epoch))
-		wantAllSet(t, "Payment", p)
+		wantAllSet(t, "Payment", p, "Version")
 		create(t, b, p)
 		got, err := find(b, b.a, p.ID)
 		if err != nil {
@@ -1043,7 +1079,7 @@ func testPayments(t *testing.T, setup func(*testing.T) *testBundle) {
 			Disputed: false, DisputeID: "dp_2", SettlementStatus: tender.Unsettled, SettledAt: ptr(later.Add(time.Hour)),
 			UpdatedAt: later,
 		}
-		wantAllChanged(t, "Payment", p, up, "ID", "AccountID", "Mode", "PaymentIntentID", "PaymentMethodID", "CreatedAt")
+		wantAllChanged(t, "Payment", p, up, "ID", "AccountID", "Mode", "PaymentIntentID", "PaymentMethodID", "CreatedAt", "Version")
 		mustWrite(t, b, func(tx store.Tx) error { return tx.UpdatePayment(b.ctx, up) })
 		got, err := find(b, b.a, p.ID)
 		if err != nil {

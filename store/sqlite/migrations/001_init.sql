@@ -51,6 +51,7 @@ CREATE TABLE payment_intents (
 	captured_at       INTEGER,
 	cancelled_at      INTEGER,
 	settled_at        INTEGER,
+	version           INTEGER NOT NULL DEFAULT 0,
 	data              TEXT NOT NULL
 );
 CREATE INDEX payment_intents_scope ON payment_intents (account_id, mode, id);
@@ -66,6 +67,7 @@ CREATE TABLE payments (
 	status            TEXT NOT NULL,
 	created_at        INTEGER NOT NULL,
 	updated_at        INTEGER NOT NULL,
+	version           INTEGER NOT NULL DEFAULT 0,
 	data              TEXT NOT NULL
 );
 CREATE INDEX payments_intent ON payments (payment_intent_id, id);
