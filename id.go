@@ -22,6 +22,9 @@ const (
 	PrefixEvent          = "evt_"
 	PrefixRequest        = "req_"
 	PrefixIdempotencyRec = "idem_"
+	PrefixEndpoint       = "we_"
+	PrefixDelivery       = "wd_"
+	PrefixAttempt        = "wda_"
 )
 
 // crockford is the lower-case Crockford base32 alphabet. Its characters are

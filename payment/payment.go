@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/event"
 	"github.com/tenderpay/tender/processor"
 	"github.com/tenderpay/tender/store"
 )
@@ -162,6 +163,9 @@ func (s *Service) CreatePaymentMethod(ctx context.Context, sc tender.Scope, p Pa
 		if err := tx.CreatePaymentMethod(ctx, pm); err != nil {
 			return err
 		}
+		if err := event.Record(ctx, tx, sc, tender.EventPaymentMethodCreated, pm); err != nil {
+			return err
+		}
 		return store.RunCommitHook(ctx, tx, pm)
 	})
 	if err != nil {
@@ -219,6 +223,9 @@ func (s *Service) UpdatePaymentMethod(ctx context.Context, sc tender.Scope, id s
 		}
 		pm.UpdatedAt = tx.Now()
 		if err := tx.UpdatePaymentMethod(ctx, pm); err != nil {
+			return err
+		}
+		if err := event.Record(ctx, tx, sc, tender.EventPaymentMethodUpdated, pm); err != nil {
 			return err
 		}
 		return store.RunCommitHook(ctx, tx, pm)
@@ -350,6 +357,9 @@ func (s *Service) CreatePaymentIntent(ctx context.Context, sc tender.Scope, p In
 		if err := tx.CreatePaymentIntent(ctx, pi); err != nil {
 			return err
 		}
+		if err := event.Record(ctx, tx, sc, tender.EventPaymentIntentCreated, pi); err != nil {
+			return err
+		}
 		return store.RunCommitHook(ctx, tx, pi)
 	})
 	if err != nil {
@@ -434,6 +444,9 @@ func (s *Service) UpdatePaymentIntent(ctx context.Context, sc tender.Scope, id s
 		}
 		pi.UpdatedAt = tx.Now()
 		if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
+			return err
+		}
+		if err := event.Record(ctx, tx, sc, tender.EventPaymentIntentUpdated, pi); err != nil {
 			return err
 		}
 		return store.RunCommitHook(ctx, tx, pi)
@@ -561,6 +574,20 @@ func (s *Service) Pay(ctx context.Context, sc tender.Scope, intentID string, p P
 		if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
 			return err
 		}
+		changes := []event.Change{{Type: tender.EventPaymentCreated, Object: pay}}
+		switch pay.Status {
+		case tender.PaymentFailed:
+			changes = append(changes, event.Change{Type: tender.EventPaymentFailed, Object: pay}, event.Change{Type: tender.EventPaymentIntentFailed, Object: pi})
+		case tender.PaymentPending:
+			changes = append(changes, event.Change{Type: tender.EventPaymentIntentPended, Object: pi})
+		case tender.PaymentCaptured:
+			changes = append(changes, event.Change{Type: tender.EventPaymentCaptured, Object: pay}, event.Change{Type: tender.EventPaymentIntentCaptured, Object: pi})
+		default:
+			changes = append(changes, event.Change{Type: tender.EventPaymentIntentUpdated, Object: pi})
+		}
+		if err := event.RecordAll(ctx, tx, sc, changes...); err != nil {
+			return err
+		}
 		return store.RunCommitHook(ctx, tx, pay)
 	})
 	if err != nil {
@@ -659,7 +686,15 @@ func (s *Service) SettleBankPayment(ctx context.Context, j *tender.Job) error {
 		if err := tx.UpdatePayment(ctx, pay); err != nil {
 			return err
 		}
-		return tx.UpdatePaymentIntent(ctx, pi)
+		if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
+			return err
+		}
+		if pay.Status == tender.PaymentCaptured {
+			return event.RecordAll(ctx, tx, sc, event.Change{Type: tender.EventPaymentCaptured, Object: pay},
+				event.Change{Type: tender.EventPaymentIntentCaptured, Object: pi})
+		}
+		return event.RecordAll(ctx, tx, sc, event.Change{Type: tender.EventPaymentFailed, Object: pay},
+			event.Change{Type: tender.EventPaymentIntentFailed, Object: pi})
 	})
 }
 
@@ -758,6 +793,10 @@ func (s *Service) capture(ctx context.Context, sc tender.Scope, intentID string,
 		if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
 			return err
 		}
+		if err := event.RecordAll(ctx, tx, sc, event.Change{Type: tender.EventPaymentCaptured, Object: pay},
+			event.Change{Type: tender.EventPaymentIntentCaptured, Object: pi}); err != nil {
+			return err
+		}
 		result = pi
 		return store.RunCommitHook(ctx, tx, pi)
 	})
@@ -837,6 +876,9 @@ func (s *Service) cancel(ctx context.Context, sc tender.Scope, intentID, reason 
 			if err := tx.UpdatePayment(ctx, pay); err != nil {
 				return err
 			}
+			if err := event.Record(ctx, tx, sc, tender.EventPaymentCancelled, pay); err != nil {
+				return err
+			}
 			pi.AmountVoided = pi.AmountAuthorized
 			pi.LatestPaymentState = pay.Status
 		}
@@ -845,6 +887,9 @@ func (s *Service) cancel(ctx context.Context, sc tender.Scope, intentID, reason 
 		}
 		pi.CancellationReason, pi.CancelledAt, pi.UpdatedAt = reason, &now, now
 		if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
+			return err
+		}
+		if err := event.Record(ctx, tx, sc, tender.EventPaymentIntentCancelled, pi); err != nil {
 			return err
 		}
 		return store.RunCommitHook(ctx, tx, pi)
@@ -950,6 +995,11 @@ func (s *Service) recordRefund(ctx context.Context, tx store.Tx, pi *tender.Paym
 	if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
 		return err
 	}
+	sc := tender.Scope{AccountID: r.AccountID, Mode: r.Mode}
+	if err := event.RecordAll(ctx, tx, sc, event.Change{Type: tender.EventRefundCreated, Object: r},
+		event.Change{Type: tender.EventPaymentRefunded, Object: pay}); err != nil {
+		return err
+	}
 	return store.RunCommitHook(ctx, tx, r)
 }
 
@@ -1034,6 +1084,13 @@ func (s *Service) CreateExternalPayment(ctx context.Context, sc tender.Scope, p 
 			return err
 		}
 		if err := tx.CreatePayment(ctx, pay); err != nil {
+			return err
+		}
+		changes := []event.Change{{Type: tender.EventPaymentIntentCreated, Object: pi}, {Type: tender.EventPaymentCreated, Object: pay}}
+		if pay.Status == tender.PaymentCaptured {
+			changes = append(changes, event.Change{Type: tender.EventPaymentCaptured, Object: pay}, event.Change{Type: tender.EventPaymentIntentCaptured, Object: pi})
+		}
+		if err := event.RecordAll(ctx, tx, sc, changes...); err != nil {
 			return err
 		}
 		return store.RunCommitHook(ctx, tx, pi)

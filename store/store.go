@@ -110,6 +110,45 @@ type Tx interface {
 	DiscardJob(ctx context.Context, id string, lastErr string) error
 	// CountJobs counts jobs by state: "available", "running" or "discarded".
 	CountJobs(ctx context.Context, state string) (int, error)
+
+	// CreateEvent records an event; call it in the transaction of the change.
+	CreateEvent(ctx context.Context, e *tender.Event) error
+	FindEventByID(ctx context.Context, s tender.Scope, id string) (*tender.Event, error)
+	// ListEvents returns a newest-first page of scope s's events, of the
+	// given core types when types is not empty.
+	ListEvents(ctx context.Context, s tender.Scope, p tender.Page, types []string) ([]*tender.Event, bool, error)
+	// ClaimUndispatchedEvents marks up to limit events that were not yet
+	// fanned out to endpoints as dispatched, and returns them oldest first.
+	// Concurrent claimers never get the same event.
+	ClaimUndispatchedEvents(ctx context.Context, limit int) ([]*tender.Event, error)
+
+	CreateWebhookEndpoint(ctx context.Context, ep *tender.WebhookEndpoint) error
+	UpdateWebhookEndpoint(ctx context.Context, ep *tender.WebhookEndpoint) error
+	// FindWebhookEndpointByID returns ENOTFOUND for a deleted endpoint too.
+	FindWebhookEndpointByID(ctx context.Context, s tender.Scope, id string) (*tender.WebhookEndpoint, error)
+	ListWebhookEndpoints(ctx context.Context, s tender.Scope, p tender.Page) ([]*tender.WebhookEndpoint, bool, error)
+	// ListActiveWebhookEndpoints returns the enabled, undeleted endpoints of
+	// an account and mode.
+	ListActiveWebhookEndpoints(ctx context.Context, accountID string, mode tender.Mode) ([]*tender.WebhookEndpoint, error)
+
+	// CreateDelivery adds a delivery; one of the same event to the same
+	// endpoint already there makes it a no-op.
+	CreateDelivery(ctx context.Context, d *tender.Delivery) error
+	// UpdateDelivery overwrites d and releases its lease.
+	UpdateDelivery(ctx context.Context, d *tender.Delivery) error
+	FindDeliveryByID(ctx context.Context, s tender.Scope, id string) (*tender.Delivery, error)
+	// ClaimDueDeliveries leases up to limit pending deliveries that are due
+	// and not leased, so that no other worker attempts them meanwhile.
+	ClaimDueDeliveries(ctx context.Context, limit int, lease time.Duration) ([]*tender.Delivery, error)
+	ListDeliveriesByEndpoint(ctx context.Context, s tender.Scope, endpointID string, p tender.Page) ([]*tender.Delivery, bool, error)
+	ListDeliveriesByEvent(ctx context.Context, s tender.Scope, eventID string) ([]*tender.Delivery, error)
+	// ListFailedDeliveries returns up to limit failed deliveries of scope s
+	// created at or after since, oldest first.
+	ListFailedDeliveries(ctx context.Context, s tender.Scope, since time.Time, limit int) ([]*tender.Delivery, error)
+	CreateDeliveryAttempt(ctx context.Context, a *tender.DeliveryAttempt) error
+	// ListDeliveryAttempts returns a newest-first page of a delivery's
+	// attempts, or of an endpoint's when deliveryID is empty.
+	ListDeliveryAttempts(ctx context.Context, endpointID, deliveryID string, p tender.Page) ([]*tender.DeliveryAttempt, bool, error)
 }
 
 // IdempotencyKeyFilter is implemented by a store that can tell, without a

@@ -1,0 +1,186 @@
+package sqlstore
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tenderpay/tender"
+)
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// CreateEvent inserts e.
+func (t *Tx) CreateEvent(ctx context.Context, e *tender.Event) error {
+	data, err := marshal(e)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, `INSERT INTO events (id, account_id, mode, type, object_id, created_at, dispatched, data) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)`,
+		e.ID, e.AccountID, string(e.Mode), e.Type, e.ObjectID, micros(e.CreatedAt), data)
+	return err
+}
+
+// FindEventByID returns the event id of scope s.
+func (t *Tx) FindEventByID(ctx context.Context, s tender.Scope, id string) (*tender.Event, error) {
+	return getScoped(ctx, t, "event", "events", id, s, func(v *tender.Event) (string, tender.Mode) { return v.AccountID, v.Mode })
+}
+
+// ListEvents returns a newest-first page of scope s's events.
+func (t *Tx) ListEvents(ctx context.Context, s tender.Scope, p tender.Page, types []string) ([]*tender.Event, bool, error) {
+	q := `SELECT data FROM events WHERE account_id = $1 AND mode = $2`
+	args := []any{s.AccountID, string(s.Mode)}
+	if len(types) > 0 {
+		ph := make([]string, len(types))
+		for i, typ := range types {
+			args = append(args, typ)
+			ph[i] = "$" + strconv.Itoa(len(args))
+		}
+		q += ` AND type IN (` + strings.Join(ph, ", ") + `)`
+	}
+	return listPage[tender.Event](ctx, t, q, args, p)
+}
+
+// ClaimUndispatchedEvents marks up to limit undispatched events dispatched.
+func (t *Tx) ClaimUndispatchedEvents(ctx context.Context, limit int) ([]*tender.Event, error) {
+	evs, err := listDocs[tender.Event](ctx, t, `UPDATE events SET dispatched = 1
+		WHERE id IN (SELECT id FROM events WHERE dispatched = 0 ORDER BY id LIMIT $1`+t.d.SkipLocked+`)
+		RETURNING data`, limit)
+	sort.Slice(evs, func(i, j int) bool { return evs[i].ID < evs[j].ID })
+	return evs, err
+}
+
+// CreateWebhookEndpoint inserts ep.
+func (t *Tx) CreateWebhookEndpoint(ctx context.Context, ep *tender.WebhookEndpoint) error {
+	data, err := marshal(ep)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, `INSERT INTO webhook_endpoints (id, account_id, mode, dialect, enabled, deleted, created_at, updated_at, data)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		ep.ID, ep.AccountID, string(ep.Mode), ep.Dialect, boolInt(ep.Enabled), boolInt(ep.Deleted), micros(ep.CreatedAt), micros(ep.UpdatedAt), data)
+	if err == nil {
+		t.seen[ep.ID] = ep
+	}
+	return err
+}
+
+// UpdateWebhookEndpoint overwrites ep.
+func (t *Tx) UpdateWebhookEndpoint(ctx context.Context, ep *tender.WebhookEndpoint) error {
+	data, err := marshal(ep)
+	if err != nil {
+		return err
+	}
+	err = t.updateScoped(ctx, "webhook endpoint", ep.ID, ep.AccountID, ep.Mode,
+		`UPDATE webhook_endpoints SET enabled = $1, deleted = $2, updated_at = $3, data = $4 WHERE id = $5 RETURNING account_id, mode`,
+		boolInt(ep.Enabled), boolInt(ep.Deleted), micros(ep.UpdatedAt), data, ep.ID)
+	if err == nil {
+		t.seen[ep.ID] = ep
+	}
+	return err
+}
+
+// FindWebhookEndpointByID returns the undeleted endpoint id of scope s.
+func (t *Tx) FindWebhookEndpointByID(ctx context.Context, s tender.Scope, id string) (*tender.WebhookEndpoint, error) {
+	ep, err := getScoped(ctx, t, "webhook endpoint", "webhook_endpoints", id, s, func(v *tender.WebhookEndpoint) (string, tender.Mode) { return v.AccountID, v.Mode })
+	if err == nil && ep.Deleted {
+		return nil, tender.Errorf(tender.ENOTFOUND, "webhook endpoint %s not found", id)
+	}
+	return ep, err
+}
+
+// ListWebhookEndpoints returns a newest-first page of scope s's undeleted endpoints.
+func (t *Tx) ListWebhookEndpoints(ctx context.Context, s tender.Scope, p tender.Page) ([]*tender.WebhookEndpoint, bool, error) {
+	return listPage[tender.WebhookEndpoint](ctx, t, `SELECT data FROM webhook_endpoints WHERE account_id = $1 AND mode = $2 AND deleted = 0`,
+		[]any{s.AccountID, string(s.Mode)}, p)
+}
+
+// ListActiveWebhookEndpoints returns the enabled, undeleted endpoints of an account and mode.
+func (t *Tx) ListActiveWebhookEndpoints(ctx context.Context, accountID string, mode tender.Mode) ([]*tender.WebhookEndpoint, error) {
+	return listDocs[tender.WebhookEndpoint](ctx, t, `SELECT data FROM webhook_endpoints WHERE account_id = $1 AND mode = $2 AND enabled = 1 AND deleted = 0 ORDER BY id`,
+		accountID, string(mode))
+}
+
+// CreateDelivery inserts d unless its event already has a delivery to its endpoint.
+func (t *Tx) CreateDelivery(ctx context.Context, d *tender.Delivery) error {
+	data, err := marshal(d)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, `INSERT INTO deliveries (id, event_id, endpoint_id, account_id, mode, state, attempts, next_at, locked_until, created_at, updated_at, data)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11) ON CONFLICT DO NOTHING`,
+		d.ID, d.EventID, d.EndpointID, d.AccountID, string(d.Mode), d.State, d.Attempts, micros(d.NextAt), micros(d.CreatedAt), micros(d.UpdatedAt), data)
+	return err
+}
+
+// UpdateDelivery overwrites d and releases its lease.
+func (t *Tx) UpdateDelivery(ctx context.Context, d *tender.Delivery) error {
+	data, err := marshal(d)
+	if err != nil {
+		return err
+	}
+	return t.updateScoped(ctx, "delivery", d.ID, d.AccountID, d.Mode,
+		`UPDATE deliveries SET state = $1, attempts = $2, next_at = $3, locked_until = 0, updated_at = $4, data = $5 WHERE id = $6 RETURNING account_id, mode`,
+		d.State, d.Attempts, micros(d.NextAt), micros(d.UpdatedAt), data, d.ID)
+}
+
+// FindDeliveryByID returns the delivery id of scope s.
+func (t *Tx) FindDeliveryByID(ctx context.Context, s tender.Scope, id string) (*tender.Delivery, error) {
+	return getScoped(ctx, t, "delivery", "deliveries", id, s, func(v *tender.Delivery) (string, tender.Mode) { return v.AccountID, v.Mode })
+}
+
+// ClaimDueDeliveries leases up to limit due pending deliveries.
+func (t *Tx) ClaimDueDeliveries(ctx context.Context, limit int, lease time.Duration) ([]*tender.Delivery, error) {
+	now := micros(t.now)
+	ds, err := listDocs[tender.Delivery](ctx, t, `UPDATE deliveries SET locked_until = $1
+		WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND next_at <= $2 AND locked_until <= $2
+			ORDER BY next_at LIMIT $3`+t.d.SkipLocked+`)
+		RETURNING data`, micros(t.now.Add(lease)), now, limit)
+	sort.Slice(ds, func(i, j int) bool { return ds[i].NextAt.Before(ds[j].NextAt) })
+	return ds, err
+}
+
+// ListDeliveriesByEndpoint returns a newest-first page of an endpoint's deliveries.
+func (t *Tx) ListDeliveriesByEndpoint(ctx context.Context, s tender.Scope, endpointID string, p tender.Page) ([]*tender.Delivery, bool, error) {
+	return listPage[tender.Delivery](ctx, t, `SELECT data FROM deliveries WHERE endpoint_id = $1 AND account_id = $2 AND mode = $3`,
+		[]any{endpointID, s.AccountID, string(s.Mode)}, p)
+}
+
+// ListDeliveriesByEvent returns an event's deliveries.
+func (t *Tx) ListDeliveriesByEvent(ctx context.Context, s tender.Scope, eventID string) ([]*tender.Delivery, error) {
+	return listDocs[tender.Delivery](ctx, t, `SELECT data FROM deliveries WHERE event_id = $1 AND account_id = $2 AND mode = $3 ORDER BY id`,
+		eventID, s.AccountID, string(s.Mode))
+}
+
+// ListFailedDeliveries returns failed deliveries of scope s created since.
+func (t *Tx) ListFailedDeliveries(ctx context.Context, s tender.Scope, since time.Time, limit int) ([]*tender.Delivery, error) {
+	return listDocs[tender.Delivery](ctx, t, `SELECT data FROM deliveries WHERE state = 'failed' AND account_id = $1 AND mode = $2 AND created_at >= $3
+		ORDER BY id LIMIT $4`, s.AccountID, string(s.Mode), micros(since), limit)
+}
+
+// CreateDeliveryAttempt inserts a.
+func (t *Tx) CreateDeliveryAttempt(ctx context.Context, a *tender.DeliveryAttempt) error {
+	data, err := marshal(a)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, `INSERT INTO delivery_attempts (id, delivery_id, endpoint_id, created_at, data) VALUES ($1, $2, $3, $4, $5)`,
+		a.ID, a.DeliveryID, a.EndpointID, micros(a.CreatedAt), data)
+	return err
+}
+
+// ListDeliveryAttempts returns a newest-first page of attempts.
+func (t *Tx) ListDeliveryAttempts(ctx context.Context, endpointID, deliveryID string, p tender.Page) ([]*tender.DeliveryAttempt, bool, error) {
+	if deliveryID != "" {
+		return listPage[tender.DeliveryAttempt](ctx, t, `SELECT data FROM delivery_attempts WHERE delivery_id = $1 AND endpoint_id = $2`,
+			[]any{deliveryID, endpointID}, p)
+	}
+	return listPage[tender.DeliveryAttempt](ctx, t, `SELECT data FROM delivery_attempts WHERE endpoint_id = $1`, []any{endpointID}, p)
+}
