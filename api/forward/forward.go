@@ -19,6 +19,7 @@ import (
 	"github.com/tenderpay/tender"
 	"github.com/tenderpay/tender/account"
 	"github.com/tenderpay/tender/api"
+	"github.com/tenderpay/tender/notify"
 	"github.com/tenderpay/tender/payment"
 	"github.com/tenderpay/tender/processor"
 	"github.com/tenderpay/tender/store"
@@ -32,6 +33,13 @@ type Handler struct {
 	Accounts *account.Service
 	Idem     *api.Idempotency
 	Log      *slog.Logger
+	// Notify manages webhook endpoints (/webhook_endpoints); nil answers
+	// those routes 501.
+	Notify *notify.Service
+	// Webhooks is the delivery engine, for manual redelivery
+	// (/events/{id}/redeliver, /events/redeliver_failed); nil answers
+	// those routes 501.
+	Webhooks Redeliverer
 }
 
 // NewIdempotency returns Forward's idempotency settings: the
@@ -79,6 +87,17 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	r("POST /external_payments/{id}/capture", privateKey, true, h.captureExternalPayment)
 	r("POST /external_payments/{id}/cancel", privateKey, true, h.cancelExternalPayment)
 	r("POST /external_refunds", privateKey, true, h.createExternalRefund)
+	r("POST /webhook_endpoints", privateKey, false, h.createEndpoint)
+	r("GET /webhook_endpoints", privateKey, false, h.listEndpoints)
+	r("GET /webhook_endpoints/{id}", privateKey, false, h.getEndpoint)
+	r("PATCH /webhook_endpoints/{id}", privateKey, false, h.updateEndpoint)
+	r("DELETE /webhook_endpoints/{id}", privateKey, false, h.deleteEndpoint)
+	r("GET /webhook_endpoints/{id}/deliveries", privateKey, false, h.listDeliveries)
+	r("GET /webhook_endpoints/{id}/deliveries/{delivery_id}/attempts", privateKey, false, h.listAttempts)
+	r("GET /events", privateKey, false, h.listEvents)
+	r("GET /events/{id}", privateKey, false, h.getEvent)
+	r("POST /events/{id}/redeliver", privateKey, false, h.redeliverEvent)
+	r("POST /events/redeliver_failed", privateKey, false, h.redeliverFailed)
 	mux.HandleFunc("GET /openapi/forward.json", serveOpenAPI)
 	mux.HandleFunc("/", notFound)
 }

@@ -38,6 +38,17 @@ var registeredForwardRoutes = []string{
 	"POST /external_payments/{id}/capture",
 	"POST /external_payments/{id}/cancel",
 	"POST /external_refunds",
+	"POST /webhook_endpoints",
+	"GET /webhook_endpoints",
+	"GET /webhook_endpoints/{id}",
+	"PATCH /webhook_endpoints/{id}",
+	"DELETE /webhook_endpoints/{id}",
+	"GET /webhook_endpoints/{id}/deliveries",
+	"GET /webhook_endpoints/{id}/deliveries/{delivery_id}/attempts",
+	"GET /events",
+	"GET /events/{id}",
+	"POST /events/{id}/redeliver",
+	"POST /events/redeliver_failed",
 	"GET /openapi/forward.json",
 }
 
