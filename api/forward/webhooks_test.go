@@ -733,7 +733,7 @@ func exerciseWebhookRoutes(f *openAPIFlow) {
 	if secret, _ := ep["secret"].(string); !strings.HasPrefix(secret, "whsec_") {
 		f.t.Errorf("created endpoint without a secret: %v", ep)
 	}
-	f.errorCode(s.Forward(f.t, "POST", "/webhook_endpoints", map[string]any{"url": "http://127.0.0.1/x", "events": []string{"*"}}),
+	f.errorCode(s.Forward(f.t, "POST", "/webhook_endpoints", map[string]any{"url": "ftp://203.0.113.10/x", "events": []string{"*"}}),
 		400, "validation_error")
 	f.fwd("GET", "/webhook_endpoints?limit=5", nil, 200)
 	mark("GET /webhook_endpoints")
