@@ -59,6 +59,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Write", testWrite},
 		{"Claim", testClaim},
 		{"Concurrency", testConcurrency},
+		{"Events", testEvents},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
