@@ -7,11 +7,12 @@
 // # Rules
 //
 //   - url is an absolute http or https URL of at most 2048 bytes, without
-//     credentials or a fragment. One that points at a loopback, private,
-//     link-local or otherwise internal address is refused unless the
-//     service allows private targets (Service.AllowPrivate, for local
-//     development and tests). The delivery engine checks it again, after
-//     DNS resolution, before every attempt.
+//     credentials or a fragment (webhook.CheckURL and more). A literal
+//     loopback, private, link-local or otherwise internal address, or
+//     localhost, is refused unless the service allows private targets
+//     (Service.AllowPrivate, for local development and tests). Host names
+//     are not resolved here: the delivery engine checks every address it
+//     connects to, after resolution.
 //   - events is a non-empty list of the dialect's event names, or "*" for
 //     all of them; duplicates are dropped and "*" absorbs the rest.
 //   - description is at most 500 bytes.
@@ -33,17 +34,19 @@ package notify
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/tenderpay/tender"
 	"github.com/tenderpay/tender/store"
+	"github.com/tenderpay/tender/webhook"
 	"github.com/tenderpay/tender/webhook/signature"
 )
 
 // Field limits.
 const (
-	MaxURLLength         = 2048
+	MaxURLLength         = webhook.MaxURLLength
 	MaxDescriptionLength = 500
 	MaxEvents            = 100
 )
@@ -67,9 +70,6 @@ type Service struct {
 	// AllowPrivate lets endpoints point at loopback and private addresses
 	// (tender serve --webhooks-allow-private).
 	AllowPrivate bool
-	// CheckURL, when set, replaces the service's own address check: it
-	// returns an error for a URL that must not receive deliveries.
-	CheckURL func(ctx context.Context, rawURL string, allowPrivate bool) error
 
 	sealer *signature.Sealer
 }
@@ -118,31 +118,29 @@ type Created struct {
 	Secret   string
 }
 
-// checkURL validates a URL field.
-func (s *Service) checkURL(ctx context.Context, v *tender.Validation, raw string) {
-	var err error
-	if s.CheckURL != nil {
-		err = s.CheckURL(ctx, raw, s.AllowPrivate)
-	} else {
-		err = checkURL(ctx, raw, s.AllowPrivate)
-	}
-	if err != nil {
-		if fields := tender.ErrorFields(err); fields != nil {
-			for _, p := range fields {
-				v.Add("url", p)
-				return
-			}
+// checkURL validates a URL field: the delivery engine's rules
+// (webhook.CheckURL: an absolute http or https URL, not a literal internal
+// address nor localhost unless AllowPrivate), and no credentials or
+// fragment, which a signed delivery has no use for and which would keep a
+// secret in clear in the endpoint's row.
+func (s *Service) checkURL(v *tender.Validation, raw string) {
+	if err := webhook.CheckURL(raw, s.AllowPrivate); err != nil {
+		for _, p := range tender.ErrorFields(err) {
+			v.Add("url", p)
+			return
 		}
-		v.Add("url", problemOf(err))
+		v.Add("url", tender.ErrorMessage(err))
+		return
 	}
-}
-
-// problemOf returns err's message for a validation problem.
-func problemOf(err error) string {
-	if e, ok := err.(*tender.Error); ok {
-		return e.Message
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		v.Add("url", "must be an absolute http or https URL")
+	case u.User != nil:
+		v.Add("url", "must not hold credentials (user:password@); receivers authenticate deliveries by their signature")
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		v.Add("url", "must not have a fragment")
 	}
-	return err.Error()
 }
 
 // normEvents validates a subscription list and returns it without
@@ -193,7 +191,7 @@ func (s *Service) Create(ctx context.Context, sc tender.Scope, d Dialect, p Endp
 	if p.URL == "" {
 		v.Add("url", "is required")
 	} else {
-		s.checkURL(ctx, &v, p.URL)
+		s.checkURL(&v, p.URL)
 	}
 	events := normEvents(&v, d, p.Events)
 	checkDescription(&v, p.Description)
@@ -267,7 +265,7 @@ func (s *Service) Update(ctx context.Context, sc tender.Scope, d Dialect, id str
 		if *u.URL == "" {
 			v.Add("url", "must not be empty")
 		} else {
-			s.checkURL(ctx, &v, *u.URL)
+			s.checkURL(&v, *u.URL)
 		}
 	}
 	if u.Events != nil {

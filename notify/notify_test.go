@@ -137,6 +137,8 @@ func TestCreate_Validation(t *testing.T) {
 		{notify.EndpointParams{URL: "http://[fe80::1]/", Events: ev}, "url"},
 		{notify.EndpointParams{URL: "http://[fd00::1]/", Events: ev}, "url"},
 		{notify.EndpointParams{URL: "http://100.64.0.1/", Events: ev}, "url"},
+		{notify.EndpointParams{URL: "http://127.1/", Events: ev}, "url"},
+		{notify.EndpointParams{URL: "http://[::ffff:10.0.0.1]/", Events: ev}, "url"},
 		{notify.EndpointParams{URL: "https://203.0.113.5/", Events: nil}, "events"},
 		{notify.EndpointParams{URL: "https://203.0.113.5/", Events: []string{"thing.updated"}}, "events"},
 		{notify.EndpointParams{URL: "https://203.0.113.5/", Events: make([]string, 101)}, "events"},

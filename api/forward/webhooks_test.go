@@ -4,16 +4,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/tenderpay/tender"
 	"github.com/tenderpay/tender/account"
@@ -25,6 +31,7 @@ import (
 	"github.com/tenderpay/tender/processor/sim"
 	"github.com/tenderpay/tender/store"
 	"github.com/tenderpay/tender/store/sqlite"
+	"github.com/tenderpay/tender/webhook"
 )
 
 // The tests of this file drive a forward.Handler built here, with real
@@ -67,6 +74,7 @@ type harness struct {
 	Notify   *notify.Service
 	Handler  *forward.Handler
 	Engine   *fakeEngine
+	Real     *webhook.Engine
 	Boot     *account.Bootstrap
 	Key      string
 	v        *apitest.Validator
@@ -77,6 +85,10 @@ type harnessOptions struct {
 	allowPrivate bool
 	noNotify     bool
 	noEngine     bool
+	// engine runs the real delivery engine (with private targets allowed
+	// and a fast retry schedule) instead of the fake.
+	engine   bool
+	schedule []time.Duration
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -104,7 +116,20 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		h.Notify.AllowPrivate = o.allowPrivate
 		h.Handler.Notify = h.Notify
 	}
-	if !o.noEngine {
+	switch {
+	case o.engine:
+		sched := o.schedule
+		if sched == nil {
+			sched = []time.Duration{20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond, 100 * time.Millisecond,
+				100 * time.Millisecond, 100 * time.Millisecond}
+		}
+		h.Real = webhook.New(st, log, webhook.Options{AllowPrivate: true, OpenSecret: h.Notify.OpenSecret, Schedule: sched,
+			Jitter: -1, PollInterval: 10 * time.Millisecond, Timeout: 5 * time.Second, StopGrace: time.Second})
+		h.Real.Register(forward.NewWebhookDialect(st, h.Payments.ClientSecret))
+		h.Real.Start(ctx)
+		t.Cleanup(h.Real.Stop)
+		h.Handler.Webhooks = h.Real
+	case !o.noEngine:
 		h.Handler.Webhooks = h.Engine
 	}
 	mux := http.NewServeMux()
@@ -415,7 +440,9 @@ func TestWebhookEndpoints_SecretShownOnceAndSealed(t *testing.T) {
 	key := strings.TrimPrefix(secret, "whsec_")
 	for _, f := range files {
 		b, err := os.ReadFile(f)
-		if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // a -wal or -shm file removed as the store closed
+		} else if err != nil {
 			t.Fatal(err)
 		}
 		if bytes.Contains(b, []byte(key)) {
@@ -754,4 +781,298 @@ func exerciseWebhookRoutes(f *openAPIFlow) {
 	mark("POST /events/redeliver_failed")
 	f.fwd("DELETE", "/webhook_endpoints/"+epID, nil, 200)
 	mark("DELETE /webhook_endpoints/{id}")
+}
+
+// ---- end to end, with the real delivery engine ----
+
+// received is one request a receiver got.
+type received struct {
+	Header http.Header
+	Body   []byte
+}
+
+// receiver is an HTTP endpoint that records what it receives. It answers
+// failFirst requests with 503, then status (200 by default).
+type receiver struct {
+	URL string
+
+	mu        sync.Mutex
+	got       []received
+	failFirst int
+	status    int
+}
+
+func newReceiver(t *testing.T) *receiver {
+	t.Helper()
+	rc := &receiver{status: http.StatusOK}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rc.mu.Lock()
+		rc.got = append(rc.got, received{Header: r.Header.Clone(), Body: body})
+		status := rc.status
+		if rc.failFirst > 0 {
+			rc.failFirst--
+			status = http.StatusServiceUnavailable
+		}
+		rc.mu.Unlock()
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(http.StatusText(status)))
+	}))
+	t.Cleanup(srv.Close)
+	rc.URL = srv.URL + "/hooks"
+	return rc
+}
+
+func (rc *receiver) set(failFirst, status int) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.failFirst, rc.status = failFirst, status
+}
+
+func (rc *receiver) requests() []received {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return slices.Clone(rc.got)
+}
+
+// ids returns the distinct webhook-ids of the requests answered 2xx so
+// far (the ones after the failures).
+func (rc *receiver) ids() []string {
+	var out []string
+	for _, r := range rc.requests() {
+		if id := r.Header.Get("webhook-id"); !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// eventually polls cond for up to 15 seconds.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// verify checks every request with the standard-webhooks library and
+// returns the decoded bodies.
+func verify(t *testing.T, secret string, reqs []received) []map[string]any {
+	t.Helper()
+	wh, err := standardwebhooks.NewWebhook(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	for _, r := range reqs {
+		if err := wh.Verify(r.Body, r.Header); err != nil {
+			t.Errorf("delivery %s does not verify: %v", r.Header.Get("webhook-id"), err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(r.Body, &m); err != nil {
+			t.Fatalf("delivery body: %v\n%s", err, r.Body)
+		}
+		if m["id"] != r.Header.Get("webhook-id") || r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("delivery headers %v for body %s", r.Header, r.Body)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// createEndpoint creates an endpoint through the API and returns its id
+// and secret.
+func (h *harness) createEndpoint(url string, events []string, enabled bool) (string, string) {
+	h.t.Helper()
+	ep := h.ok(h.fwd("POST", "/webhook_endpoints", map[string]any{"url": url, "events": events, "enabled": enabled}), 201)
+	return ep["id"].(string), ep["secret"].(string)
+}
+
+func TestWebhooks_EndToEnd_SignedDelivery(t *testing.T) {
+	h := newHarness(t, harnessOptions{allowPrivate: true, engine: true})
+	main, all, refunds, disabled, deleted := newReceiver(t), newReceiver(t), newReceiver(t), newReceiver(t), newReceiver(t)
+	mainID, mainSecret := h.createEndpoint(main.URL, []string{"v2.payment_intent.captured"}, true)
+	allID, allSecret := h.createEndpoint(all.URL, []string{"*"}, true)
+	refundsID, refundsSecret := h.createEndpoint(refunds.URL, []string{"v2.refund.created"}, true)
+	disabledID, _ := h.createEndpoint(disabled.URL, []string{"*"}, false)
+	deletedID, _ := h.createEndpoint(deleted.URL, []string{"*"}, true)
+	h.ok(h.fwd("DELETE", "/webhook_endpoints/"+deletedID, nil), 200)
+
+	piID := h.pay(1500)
+	eventually(t, "the captured intent at the main receiver", func() bool { return len(main.requests()) >= 1 })
+	eventually(t, "four events at the catch-all receiver", func() bool { return len(all.ids()) >= 4 })
+
+	got := verify(t, mainSecret, main.requests())
+	if len(got) != 1 {
+		t.Fatalf("main receiver got %d deliveries", len(got))
+	}
+	data := got[0]["data"].(map[string]any)
+	if got[0]["type"] != "v2.payment_intent.captured" || data["id"] != piID || data["status"] != "captured" ||
+		data["amount_captured"] != float64(1500) || got[0]["account_id"] != h.Boot.AccountID || got[0]["livemode"] != false {
+		t.Errorf("delivered event: %v", got[0])
+	}
+	// The body is the event as GET /events/{id} shows it.
+	one := h.ok(h.fwd("GET", "/events/"+got[0]["id"].(string), nil), 200)
+	deliveries := one["deliveries"].([]any)
+	delete(one, "deliveries")
+	if !reflect.DeepEqual(one, got[0]) {
+		t.Errorf("GET /events/{id} differs from the delivery:\n%v\n%v", one, got[0])
+	}
+	if len(deliveries) != 2 {
+		t.Errorf("the captured event has %d deliveries, want 2 (main and catch-all): %v", len(deliveries), deliveries)
+	}
+
+	var types []string
+	for _, m := range verify(t, allSecret, all.requests()) {
+		types = append(types, m["type"].(string))
+	}
+	slices.Sort(types)
+	if want := []string{"v2.payment.captured", "v2.payment.created", "v2.payment_intent.captured", "v2.payment_intent.created"}; !slices.Equal(types, want) {
+		t.Errorf("catch-all receiver got %v, want %v", types, want)
+	}
+
+	// The delivery log of the main endpoint.
+	log := h.ok(h.fwd("GET", "/webhook_endpoints/"+mainID+"/deliveries", nil), 200)["data"].([]any)
+	if len(log) != 1 {
+		t.Fatalf("main delivery log: %v", log)
+	}
+	d := log[0].(map[string]any)
+	eventually(t, "the delivery recorded as succeeded", func() bool {
+		d = h.ok(h.fwd("GET", "/webhook_endpoints/"+mainID+"/deliveries", nil), 200)["data"].([]any)[0].(map[string]any)
+		return d["status"] == "succeeded"
+	})
+	if d["attempts"] != float64(1) || d["last_status_code"] != float64(200) || d["succeeded_at"] == nil {
+		t.Errorf("delivery: %v", d)
+	}
+	att := h.ok(h.fwd("GET", "/webhook_endpoints/"+mainID+"/deliveries/"+d["id"].(string)+"/attempts", nil), 200)["data"].([]any)
+	if len(att) != 1 || att[0].(map[string]any)["status_code"] != float64(200) || att[0].(map[string]any)["response_excerpt"] != "OK" {
+		t.Errorf("attempts: %v", att)
+	}
+
+	// A refund reaches the refunds endpoint (and the catch-all).
+	acct := map[string]string{"x-api-key": h.Key, "x-account-id": h.Boot.AccountID}
+	ref := h.ok(h.do("POST", "/payment_intents/"+piID+"/refunds", map[string]any{"amount": 300}, acct), 201)
+	eventually(t, "the refund at the refunds receiver", func() bool { return len(refunds.requests()) >= 1 })
+	rg := verify(t, refundsSecret, refunds.requests())
+	if rg[0]["type"] != "v2.refund.created" || rg[0]["data"].(map[string]any)["id"] != ref["id"] {
+		t.Errorf("refund delivery: %v", rg[0])
+	}
+	eventually(t, "six events at the catch-all receiver", func() bool { return len(all.ids()) >= 6 })
+
+	// Filtered, disabled and deleted endpoints got nothing, and owe nothing.
+	time.Sleep(100 * time.Millisecond)
+	if n := len(main.requests()); n != 1 {
+		t.Errorf("the main receiver, subscribed to captures only, got %d deliveries", n)
+	}
+	if n := len(refunds.requests()); n != 1 {
+		t.Errorf("the refunds receiver got %d deliveries", n)
+	}
+	if n := len(disabled.requests()) + len(deleted.requests()); n != 0 {
+		t.Errorf("disabled and deleted receivers got %d deliveries", n)
+	}
+	if d := h.ok(h.fwd("GET", "/webhook_endpoints/"+disabledID+"/deliveries", nil), 200)["data"].([]any); len(d) != 0 {
+		t.Errorf("disabled endpoint's deliveries: %v", d)
+	}
+	_ = allID
+	_ = refundsID
+}
+
+func TestWebhooks_EndToEnd_ReceiverDownThenUp(t *testing.T) {
+	sched := make([]time.Duration, 100) // 3 s of retries: far longer than the outage
+	for i := range sched {
+		sched[i] = 30 * time.Millisecond
+	}
+	h := newHarness(t, harnessOptions{allowPrivate: true, engine: true, schedule: sched})
+	rc := newReceiver(t)
+	rc.set(1000, http.StatusOK) // down: every request answered 503
+	epID, secret := h.createEndpoint(rc.URL, []string{"*"}, true)
+	for i := 0; i < 3; i++ {
+		h.pay(100 * (i + 1))
+	}
+	deliveries := func() []map[string]any {
+		var out []map[string]any
+		for _, d := range h.ok(h.fwd("GET", "/webhook_endpoints/"+epID+"/deliveries?limit=50", nil), 200)["data"].([]any) {
+			out = append(out, d.(map[string]any))
+		}
+		return out
+	}
+	eventually(t, "a failed attempt of each of the twelve deliveries", func() bool {
+		ds := deliveries()
+		for _, d := range ds {
+			if d["attempts"].(float64) < 1 {
+				return false
+			}
+		}
+		return len(ds) == 12
+	})
+	rc.set(0, http.StatusOK) // up
+	eventually(t, "all twelve events delivered", func() bool {
+		for _, d := range deliveries() {
+			if d["status"] != "succeeded" {
+				return false
+			}
+		}
+		return true
+	})
+	verify(t, secret, rc.requests())
+	if ids := rc.ids(); len(ids) != 12 {
+		t.Errorf("the receiver saw %d distinct events, want 12", len(ids))
+	}
+	// Each delivery's log shows the 503s before the 200.
+	for _, d := range deliveries() {
+		att := h.ok(h.fwd("GET", "/webhook_endpoints/"+epID+"/deliveries/"+d["id"].(string)+"/attempts?limit=50", nil), 200)["data"].([]any)
+		if len(att) < 2 || att[0].(map[string]any)["status_code"] != float64(200) ||
+			att[len(att)-1].(map[string]any)["status_code"] != float64(503) || int(d["attempts"].(float64)) != len(att) {
+			t.Errorf("attempts of %v: %v", d, att)
+		}
+	}
+}
+
+func TestWebhooks_EndToEnd_Redeliver(t *testing.T) {
+	h := newHarness(t, harnessOptions{allowPrivate: true, engine: true, schedule: []time.Duration{20 * time.Millisecond}})
+	rc := newReceiver(t)
+	rc.set(0, http.StatusInternalServerError)
+	epID, secret := h.createEndpoint(rc.URL, []string{"v2.payment_intent.created"}, true)
+	start := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
+	h.pay(900)
+	eventually(t, "the delivery to fail", func() bool {
+		ds := h.ok(h.fwd("GET", "/webhook_endpoints/"+epID+"/deliveries", nil), 200)["data"].([]any)
+		return len(ds) == 1 && ds[0].(map[string]any)["status"] == "failed"
+	})
+	failedAttempts := len(rc.requests())
+	if failedAttempts != 2 {
+		t.Errorf("%d attempts before failing, want 2", failedAttempts)
+	}
+
+	rc.set(0, http.StatusOK)
+	r := h.ok(h.fwd("POST", "/events/redeliver_failed", map[string]any{"since": start}), 202)
+	if r["count"] != float64(1) {
+		t.Fatalf("redeliver_failed: %v", r)
+	}
+	eventually(t, "the redelivery", func() bool { return len(rc.requests()) == failedAttempts+1 })
+	first := verify(t, secret, rc.requests())
+	evID := first[0]["id"].(string)
+	if last := first[len(first)-1]; last["id"] != evID || last["type"] != "v2.payment_intent.created" {
+		t.Errorf("redelivered %v, want event %s", last, evID)
+	}
+
+	// One event, again: same webhook-id, fresh signature.
+	r = h.ok(h.fwd("POST", "/events/"+evID+"/redeliver", nil), 202)
+	if r["count"] != float64(1) || r["event_id"] != evID {
+		t.Fatalf("redeliver: %v", r)
+	}
+	eventually(t, "the second redelivery", func() bool { return len(rc.requests()) == failedAttempts+2 })
+	again := verify(t, secret, rc.requests())
+	if again[len(again)-1]["id"] != evID {
+		t.Errorf("redelivered %v", again[len(again)-1])
+	}
+	// An event this endpoint does not subscribe to has nowhere to go.
+	other := h.ok(h.fwd("GET", "/events?type=v2.payment.captured", nil), 200)["data"].([]any)[0].(map[string]any)["id"].(string)
+	if r := h.ok(h.fwd("POST", "/events/"+other+"/redeliver", nil), 202); r["count"] != float64(0) {
+		t.Errorf("redeliver of an unsubscribed event: %v", r)
+	}
 }
