@@ -1,5 +1,57 @@
 // Package webhook delivers tender's events to webhook endpoints: at least
 // once, from the event log, signed in each endpoint's dialect.
+//
+// # Fan-out
+//
+// Every command records its events in its own transaction (package event).
+// The Engine's dispatcher claims events not yet fanned out
+// (Tx.ClaimUndispatchedEvents) and, in the same transaction, makes one
+// pending Delivery per endpoint owed each event: enabled and not deleted,
+// of the event's account and mode, of a registered Dialect, subscribed to
+// the dialect's name of the event (Matches), and created no later than the
+// event. An event is fanned out exactly once; a crash before the commit
+// leaves it to be claimed again. Endpoint lists are read in the fan-out
+// transaction itself, once per batch: a list cached across transactions
+// would miss an endpoint created just before an event. The dispatcher runs
+// at once when woken (Engine.Wake, after commits), every few milliseconds
+// while events keep coming, and every Options.PollInterval when idle.
+//
+// # Delivery
+//
+// A pool of Options.Concurrency workers claims due deliveries under a
+// lease (Tx.ClaimDueDeliveries: FOR UPDATE SKIP LOCKED on PostgreSQL, the
+// single writer on SQLite), so that several tender processes share the
+// work and never attempt one delivery twice at once. A delivery whose
+// endpoint was disabled or deleted meanwhile is cancelled in the claiming
+// transaction, never sent. One endpoint holds at most
+// Options.MaxPerEndpoint workers; its overflow is deferred a little (by the
+// endpoint's observed latency), so a slow receiver never blocks the others.
+//
+// Each attempt POSTs the dialect's Payload with the dialect's Sign headers
+// (signed with the endpoint's secret, opened by Options.OpenSecret; the
+// message id is the event id, the same on every attempt, so receivers can
+// drop duplicates), Content-Type application/json and User-Agent
+// "tender-webhooks/1". It is bounded by Options.Timeout; at most 64 KiB of
+// the response is read and 1 KiB kept. Redirects are not followed. Then one
+// transaction records a DeliveryAttempt (status, latency, excerpt or
+// error) and the delivery's new state: a 2xx succeeds; anything else is
+// retried after the next delay of Options.Schedule (about three days in
+// all by default, plus jitter) and fails after the last. A 410 Gone
+// disables the endpoint at once; so does failing every delivery for
+// Options.DisableAfter (WebhookEndpoint.FailingSince, cleared by any
+// success). Disabling records a webhook_endpoint.disabled event and cancels
+// the endpoint's pending deliveries.
+//
+// Delivery is at least once: an attempt whose outcome was not recorded (a
+// crash, or Stop cancelling it) is made again when its lease lapses.
+// Receivers must be idempotent on the message id.
+//
+// # Addresses
+//
+// CheckURL vets endpoint URLs as they are created. At delivery time every
+// address dialled, after name resolution, passes DialGuard, which refuses
+// loopback, private, link-local and other internal addresses unless
+// Options.AllowPrivate; no proxy is used, so nothing dials past the guard.
 package webhook
 
 import (

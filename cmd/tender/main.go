@@ -42,6 +42,7 @@ commands:
   init      create an organization with one account and print its credentials
   migrate   apply database migrations
   bench     drive a local server with load and report throughput and latency
+  webhooks  redeliver events and print an endpoint's delivery log
   version   print the version
 `
 
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runMigrate(ctx, args[1:], getenv, stdout, stderr)
 	case "bench":
 		err = runBench(ctx, args[1:], getenv, stdout, stderr)
+	case "webhooks":
+		err = runWebhooks(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "tender", version())
 		return 0
