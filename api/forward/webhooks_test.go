@@ -26,10 +26,12 @@ import (
 	"github.com/tenderpay/tender/api"
 	"github.com/tenderpay/tender/api/apitest"
 	"github.com/tenderpay/tender/api/forward"
+	"github.com/tenderpay/tender/internal/testserver"
 	"github.com/tenderpay/tender/notify"
 	"github.com/tenderpay/tender/payment"
 	"github.com/tenderpay/tender/processor/sim"
 	"github.com/tenderpay/tender/store"
+	"github.com/tenderpay/tender/store/postgres"
 	"github.com/tenderpay/tender/store/sqlite"
 	"github.com/tenderpay/tender/webhook"
 )
@@ -89,13 +91,37 @@ type harnessOptions struct {
 	// and a fast retry schedule) instead of the fake.
 	engine   bool
 	schedule []time.Duration
+	// postgres runs on a new schema of TENDER_TEST_POSTGRES_URL (skipped
+	// when it is unset) instead of SQLite.
+	postgres bool
+}
+
+// bothStores runs fn on SQLite and on PostgreSQL.
+func bothStores(t *testing.T, o harnessOptions, fn func(t *testing.T, h *harness)) {
+	t.Run("SQLite", func(t *testing.T) {
+		t.Parallel()
+		fn(t, newHarness(t, o))
+	})
+	t.Run("Postgres", func(t *testing.T) {
+		t.Parallel()
+		o := o
+		o.postgres = true
+		fn(t, newHarness(t, o))
+	})
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
 	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "tender.db")
-	st, err := sqlite.Open(ctx, path, sqlite.Options{Exclusive: true})
+	var st store.Store
+	var path string
+	var err error
+	if o.postgres {
+		st, err = postgres.Open(ctx, testserver.PostgresURL(t), postgres.Options{MaxConns: 8})
+	} else {
+		path = filepath.Join(t.TempDir(), "tender.db")
+		st, err = sqlite.Open(ctx, path, sqlite.Options{Exclusive: true})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +279,10 @@ func (h *harness) pay(amount int) string {
 const publicURL = "https://203.0.113.10/hooks/tender"
 
 func TestWebhookEndpoints_CRUD(t *testing.T) {
-	h := newHarness(t, harnessOptions{})
+	bothStores(t, harnessOptions{}, testWebhookEndpoints_CRUD)
+}
+
+func testWebhookEndpoints_CRUD(t *testing.T, h *harness) {
 	created := h.ok(h.fwd("POST", "/webhook_endpoints", map[string]any{"url": publicURL,
 		"events": []string{"v2.payment_intent.captured", "v2.refund.created", "v2.payment_intent.captured"}, "description": "orders"}), 201)
 	id, _ := created["id"].(string)
@@ -478,7 +507,10 @@ func TestWebhookEndpoints_Isolation(t *testing.T) {
 }
 
 func TestEvents_ListAndGet(t *testing.T) {
-	h := newHarness(t, harnessOptions{})
+	bothStores(t, harnessOptions{}, testEvents_ListAndGet)
+}
+
+func testEvents_ListAndGet(t *testing.T, h *harness) {
 	piID := h.pay(1200)
 	list := h.ok(h.fwd("GET", "/events?limit=50", nil), 200)
 	var types []string
@@ -595,7 +627,10 @@ func (h *harness) seedDelivery(eventID, endpointID, state string, statuses ...in
 }
 
 func TestWebhookDeliveries_Log(t *testing.T) {
-	h := newHarness(t, harnessOptions{})
+	bothStores(t, harnessOptions{}, testWebhookDeliveries_Log)
+}
+
+func testWebhookDeliveries_Log(t *testing.T, h *harness) {
 	ep := h.ok(h.fwd("POST", "/webhook_endpoints", map[string]any{"url": publicURL, "events": []string{"*"}}), 201)
 	other := h.ok(h.fwd("POST", "/webhook_endpoints", map[string]any{"url": publicURL + "/b", "events": []string{"*"}}), 201)
 	epID, otherID := ep["id"].(string), other["id"].(string)
@@ -893,7 +928,10 @@ func (h *harness) createEndpoint(url string, events []string, enabled bool) (str
 }
 
 func TestWebhooks_EndToEnd_SignedDelivery(t *testing.T) {
-	h := newHarness(t, harnessOptions{allowPrivate: true, engine: true})
+	bothStores(t, harnessOptions{allowPrivate: true, engine: true}, testWebhooks_EndToEnd_SignedDelivery)
+}
+
+func testWebhooks_EndToEnd_SignedDelivery(t *testing.T, h *harness) {
 	main, all, refunds, disabled, deleted := newReceiver(t), newReceiver(t), newReceiver(t), newReceiver(t), newReceiver(t)
 	mainID, mainSecret := h.createEndpoint(main.URL, []string{"v2.payment_intent.captured"}, true)
 	allID, allSecret := h.createEndpoint(all.URL, []string{"*"}, true)
