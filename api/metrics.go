@@ -17,6 +17,8 @@ type Metrics struct {
 	latency  *prometheus.HistogramVec
 	jobs     *prometheus.CounterVec
 	jobTime  *prometheus.HistogramVec
+	hooks    *prometheus.HistogramVec
+	hookLag  prometheus.Histogram
 }
 
 // NewMetrics registers tender's metrics and the Go runtime's.
@@ -38,7 +40,15 @@ func NewMetrics() *Metrics {
 			Buckets: prometheus.DefBuckets,
 		}, []string{"kind"}),
 	}
-	m.Registry.MustRegister(m.requests, m.latency, m.jobs, m.jobTime,
+	m.hooks = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "tender_webhook_attempt_duration_seconds", Help: "Webhook delivery attempts by dialect and outcome, with their latency.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"dialect", "outcome"})
+	m.hookLag = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "tender_webhook_first_attempt_lag_seconds", Help: "Time from an event's commit to its first delivery attempt.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	})
+	m.Registry.MustRegister(m.requests, m.latency, m.jobs, m.jobTime, m.hooks, m.hookLag,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -53,6 +63,14 @@ func (m *Metrics) JobDone(kind, outcome string, d time.Duration) {
 	m.jobs.WithLabelValues(kind, outcome).Inc()
 	m.jobTime.WithLabelValues(kind).Observe(d.Seconds())
 }
+
+// WebhookAttempt records one delivery attempt.
+func (m *Metrics) WebhookAttempt(dialect, outcome string, d time.Duration) {
+	m.hooks.WithLabelValues(dialect, outcome).Observe(d.Seconds())
+}
+
+// WebhookLag records the time from an event's commit to its first attempt.
+func (m *Metrics) WebhookLag(d time.Duration) { m.hookLag.Observe(d.Seconds()) }
 
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {

@@ -23,11 +23,13 @@ import (
 	"github.com/tenderpay/tender/api"
 	"github.com/tenderpay/tender/api/forward"
 	"github.com/tenderpay/tender/job"
+	"github.com/tenderpay/tender/notify"
 	"github.com/tenderpay/tender/payment"
 	"github.com/tenderpay/tender/processor/sim"
 	"github.com/tenderpay/tender/store"
 	"github.com/tenderpay/tender/store/postgres"
 	"github.com/tenderpay/tender/store/sqlite"
+	"github.com/tenderpay/tender/webhook"
 )
 
 // Config is tender's configuration. DefaultConfig gives the defaults;
@@ -46,6 +48,9 @@ type Config struct {
 	ShutdownTimeout time.Duration `json:"shutdown_timeout"`
 	Synchronous     string        `json:"sqlite_synchronous"`
 	PostgresConns   int           `json:"postgres_conns"`
+	// WebhooksAllowPrivate lets webhook endpoints point at loopback and
+	// private addresses (local development and tests).
+	WebhooksAllowPrivate bool `json:"webhooks_allow_private"`
 }
 
 // DefaultConfig returns the defaults: 127.0.0.1:8080 on ./tender.db.
@@ -148,6 +153,8 @@ type Server struct {
 	Payments *payment.Service
 	Sim      *sim.Sim
 	Worker   *job.Worker
+	Notify   *notify.Service
+	Webhooks *webhook.Engine
 	Metrics  *api.Metrics
 	Handler  http.Handler
 
@@ -177,6 +184,21 @@ func New(ctx context.Context, c Config, logOut io.Writer) (*Server, error) {
 	s.Sim.Latency = c.SimLatency
 	s.Accounts = account.New(st)
 	s.Payments = payment.New(st, s.Sim, secret)
+	if len(secret) < 32 {
+		st.Close()
+		return nil, errors.New("the master secret must be at least 32 characters")
+	}
+	if s.Notify, err = notify.New(st, secret); err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.Notify.AllowPrivate = c.WebhooksAllowPrivate
+	s.Webhooks = webhook.New(st, s.Log, webhook.Options{AllowPrivate: c.WebhooksAllowPrivate, OpenSecret: s.Notify.OpenSecret,
+		Metrics: webhook.Metrics{Attempt: s.Metrics.WebhookAttempt, FirstAttempt: s.Metrics.WebhookLag}})
+	s.Webhooks.Register(forward.NewWebhookDialect(st, s.Payments.ClientSecret))
+	if n, ok := st.(store.CommitNotifier); ok {
+		n.OnCommit(s.Webhooks.Wake)
+	}
 	s.Worker = job.New(st, s.Log)
 	s.Worker.Interval = c.JobInterval
 	s.Worker.Metrics.Done = s.Metrics.JobDone
@@ -191,7 +213,8 @@ func New(ctx context.Context, c Config, logOut io.Writer) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", s.Metrics.Handler())
-	fwd := &forward.Handler{Payments: s.Payments, Accounts: s.Accounts, Idem: forward.NewIdempotency(st, c.IdempotencyTTL), Log: s.Log}
+	fwd := &forward.Handler{Payments: s.Payments, Accounts: s.Accounts, Idem: forward.NewIdempotency(st, c.IdempotencyTTL), Log: s.Log,
+		Notify: s.Notify, Webhooks: s.Webhooks}
 	fwd.Register(mux)
 	mw := &api.Middleware{Log: s.Log, Metrics: s.Metrics, MaxBodyBytes: c.MaxBodyBytes, Dialect: Dialect}
 	s.Handler = mw.Wrap(mux)
@@ -246,6 +269,7 @@ func (s *Server) Start(ctx context.Context) error {
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn)}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
+	s.Webhooks.Start(wctx)
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
@@ -282,6 +306,7 @@ func (s *Server) Close() error {
 			s.cancel()
 		}
 		s.wg.Wait()
+		s.Webhooks.Stop()
 		errs = append(errs, s.Store.Close())
 		s.closeErr = errors.Join(errs...)
 	})

@@ -158,6 +158,13 @@ type IdempotencyKeyFilter interface {
 	MayHaveIdempotencyRecord(accountID string, mode tender.Mode, key string) bool
 }
 
+// CommitNotifier is implemented by a store that can call a function after
+// every successful write commit (to wake the webhook dispatcher). f must
+// not block.
+type CommitNotifier interface {
+	OnCommit(f func())
+}
+
 // hookKey is the context key of the commit hook.
 type hookKey struct{}
 

@@ -276,6 +276,8 @@ func TestOpenAPI_ValidatesResponses(t *testing.T) {
 	f.fwd("POST", "/external_payments/"+auth(700)+"/cancel", map[string]any{"cancellation_reason": "abandoned",
 		"gateway_void_response": map[string]any{"retrieval_reference": "rr-5"}}, 200)
 
+	exerciseWebhookRoutes(f)
+
 	// Errors.
 	f.errorCode(s.Do(t, "GET", "/payment_intents", nil, nil), 401, "unauthorized")
 	f.errorCode(s.Do(t, "GET", "/payment_intents/"+piID, nil, map[string]string{"x-api-key": "nope",

@@ -123,6 +123,9 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) (*server.Config, 
 	if v := getenv("TENDER_SQLITE_SYNCHRONOUS"); v != "" {
 		c.Synchronous = v
 	}
+	if v := getenv("TENDER_WEBHOOKS_ALLOW_PRIVATE"); v == "1" || v == "true" {
+		c.WebhooksAllowPrivate = true
+	}
 	if v := getenv("TENDER_POSTGRES_CONNS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -139,6 +142,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) (*server.Config, 
 	fs.DurationVar(&c.IdempotencyTTL, "idempotency-ttl", c.IdempotencyTTL, "how long idempotency records are kept")
 	fs.StringVar(&c.Synchronous, "sqlite-synchronous", c.Synchronous, "SQLite synchronous pragma: full or normal (env TENDER_SQLITE_SYNCHRONOUS)")
 	fs.IntVar(&c.PostgresConns, "postgres-conns", c.PostgresConns, "PostgreSQL connection pool size (env TENDER_POSTGRES_CONNS)")
+	fs.BoolVar(&c.WebhooksAllowPrivate, "webhooks-allow-private", c.WebhooksAllowPrivate, "let webhook endpoints point at loopback and private addresses, for local development (env TENDER_WEBHOOKS_ALLOW_PRIVATE=1)")
 	return &c, nil
 }
 

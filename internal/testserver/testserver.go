@@ -123,6 +123,7 @@ func Start(t testing.TB, opts Options) *Server {
 	c.JobInterval = 20 * time.Millisecond
 	c.ShutdownTimeout = 5 * time.Second
 	c.LogLevel = "warn"
+	c.WebhooksAllowPrivate = true // test receivers listen on 127.0.0.1
 	if opts.Config != nil {
 		opts.Config(&c)
 	}

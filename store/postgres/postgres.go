@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -70,11 +71,12 @@ type Options struct {
 
 // DB is an open PostgreSQL store.
 type DB struct {
-	db     *sql.DB
-	clock  tender.Clock
-	owner  string
-	closed chan struct{} // stops lease renewals
-	once   sync.Once
+	onCommit atomic.Pointer[func()]
+	db       *sql.DB
+	clock    tender.Clock
+	owner    string
+	closed   chan struct{} // stops lease renewals
+	once     sync.Once
 }
 
 var _ store.Store = (*DB)(nil)
@@ -156,8 +158,17 @@ func (db *DB) tryWrite(ctx context.Context, fn func(store.Tx) error) (err error)
 		_ = tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if f := db.onCommit.Load(); f != nil {
+		(*f)()
+	}
+	return nil
 }
+
+// OnCommit makes every successful Write call f after its commit.
+func (db *DB) OnCommit(f func()) { db.onCommit.Store(&f) }
 
 // Read runs fn in a read-only REPEATABLE READ transaction.
 func (db *DB) Read(ctx context.Context, fn func(store.Tx) error) error {

@@ -19,6 +19,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -89,6 +90,8 @@ type DB struct {
 	rpreparing sync.Map // query → true while it is being prepared
 
 	keys keySet // idempotency keys held, by hash
+
+	onCommit atomic.Pointer[func()]
 
 	claimMu sync.Mutex
 	claims  map[string]*int // name → the holder's token
@@ -223,6 +226,9 @@ func (db *DB) unlock() {
 	}
 }
 
+// OnCommit makes the writer call f after every commit.
+func (db *DB) OnCommit(f func()) { db.onCommit.Store(&f) }
+
 // Engine returns "sqlite".
 func (db *DB) Engine() string { return "sqlite" }
 
@@ -336,6 +342,9 @@ func (db *DB) commit(cache *stmtCache, batch []*writeReq) {
 		if errs[i] == nil {
 			db.keys.add(added[i])
 		}
+	}
+	if f := db.onCommit.Load(); f != nil {
+		(*f)()
 	}
 	for i, r := range batch {
 		r.err <- errs[i]
