@@ -162,6 +162,20 @@ func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
 		db.unlock()
 		return nil, err
 	}
+	if opts.Exclusive {
+		// This process now owns the file: every lease in it belongs to a
+		// server that died. Release them rather than wait them out.
+		if _, err := db.wdb.ExecContext(ctx, `UPDATE jobs SET state = 'available', locked_until = 0 WHERE state = 'running'`); err != nil {
+			db.wdb.Close()
+			db.unlock()
+			return nil, err
+		}
+		if _, err := db.wdb.ExecContext(ctx, `UPDATE deliveries SET locked_until = 0 WHERE locked_until > 0`); err != nil {
+			db.wdb.Close()
+			db.unlock()
+			return nil, err
+		}
+	}
 	if err := db.keys.load(ctx, db); err != nil {
 		db.wdb.Close()
 		db.unlock()

@@ -452,3 +452,36 @@ func TestDB_IdempotencyKeyFilter(t *testing.T) {
 		t.Error("a stored key is unknown after reopening")
 	}
 }
+
+// TestOpen_ExclusiveReleasesDeadLeases: a job leased by a server that died
+// can be claimed at once by the next server on the file.
+func TestOpen_ExclusiveReleasesDeadLeases(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tender.db")
+	db := mustOpen(t, path, Options{Exclusive: true})
+	err := db.Write(ctx, func(tx store.Tx) error {
+		now := tx.Now()
+		return tx.EnqueueJob(ctx, &tender.Job{ID: tender.NewID(tender.PrefixJob, now), Kind: "k", RunAt: now, CreatedAt: now})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claim := func(db *DB) int {
+		var jobs []*tender.Job
+		if err := db.Write(ctx, func(tx store.Tx) (err error) { jobs, err = tx.ClaimJobs(ctx, 10, time.Hour); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return len(jobs)
+	}
+	if n := claim(db); n != 1 {
+		t.Fatalf("claimed %d jobs, want 1", n)
+	}
+	if err := db.Close(); err != nil { // the server "dies" holding the lease
+		t.Fatal(err)
+	}
+	db = mustOpen(t, path, Options{Exclusive: true})
+	if n := claim(db); n != 1 {
+		t.Fatalf("after reopening, claimed %d jobs, want the dead server's job back", n)
+	}
+}
