@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tenderpay/tender"
@@ -19,10 +18,11 @@ import (
 
 // work is one claimed delivery, ready to attempt.
 type work struct {
-	d  *tender.Delivery
-	ep *tender.WebhookEndpoint
-	ev *tender.Event
-	dl Dialect
+	d         *tender.Delivery
+	ep        *tender.WebhookEndpoint
+	ev        *tender.Event
+	dl        Dialect
+	claimedAt time.Time
 }
 
 // result is what one attempt of a work found.
@@ -36,191 +36,6 @@ type result struct {
 	outcome string
 	local   bool // failed before sending: not the endpoint's fault
 	aborted bool // cancelled by Stop before a response: not recorded
-}
-
-// claimLoop claims due deliveries whenever attempt slots are free and
-// starts an attempt of each, until ctx ends.
-func (e *Engine) claimLoop(ctx, attemptCtx context.Context, attempts *sync.WaitGroup, results chan<- *result) {
-	for ctx.Err() == nil {
-		wait := e.opts.PollInterval
-		if free := e.freeSlots(); free > 0 {
-			works, claimed, deferred, err := e.claim(ctx, free)
-			for _, w := range works {
-				attempts.Add(1)
-				go func() {
-					defer attempts.Done()
-					results <- e.attempt(attemptCtx, w)
-				}()
-			}
-			switch {
-			case err != nil:
-				if ctx.Err() != nil {
-					return
-				}
-				e.log.Error("claim webhook deliveries", "err", err)
-				wait = 10 * e.opts.PollInterval
-			case claimed == free && deferred < claimed:
-				continue // more may be due
-			}
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-		case <-e.claimWake:
-		case <-t.C:
-		}
-		t.Stop()
-	}
-}
-
-func (e *Engine) freeSlots() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.opts.Concurrency - e.running
-}
-
-// plan is what a claim transaction decided for each endpoint: how many
-// attempts it starts, and until when it deferred the endpoint's overflow.
-type plan struct {
-	running  int
-	oldest   time.Time // start of the oldest running attempt
-	latency  time.Duration
-	queueEnd time.Time
-	started  int
-	deferred bool
-}
-
-// claim leases up to n due deliveries and, in the same transaction,
-// cancels those whose endpoint is disabled or deleted and defers those
-// whose endpoint already has MaxPerEndpoint attempts running. It returns
-// the deliveries to attempt, how many it claimed and how many it deferred.
-func (e *Engine) claim(ctx context.Context, n int) (works []*work, claimed, deferred int, err error) {
-	e.mu.Lock()
-	snap := make(map[string]plan, len(e.perEP))
-	for id, st := range e.perEP {
-		p := plan{running: len(st.started), latency: st.latency, queueEnd: st.queueEnd}
-		for _, t := range st.started {
-			if p.oldest.IsZero() || t.Before(p.oldest) {
-				p.oldest = t
-			}
-		}
-		snap[id] = p
-	}
-	e.mu.Unlock()
-
-	var plans map[string]*plan
-	err = e.store.Write(ctx, func(tx store.Tx) error {
-		works, claimed, deferred = nil, 0, 0
-		plans = make(map[string]*plan)
-		ds, err := tx.ClaimDueDeliveries(ctx, n, e.opts.Lease)
-		if err != nil {
-			return err
-		}
-		claimed = len(ds)
-		now := tx.Now()
-		endpoints := make(map[string]*tender.WebhookEndpoint)
-		for _, d := range ds {
-			sc := tender.Scope{AccountID: d.AccountID, Mode: d.Mode}
-			ep, seen := endpoints[d.EndpointID]
-			if !seen {
-				ep, err = tx.FindWebhookEndpointByID(ctx, sc, d.EndpointID)
-				if tender.ErrorCode(err) == tender.ENOTFOUND {
-					ep, err = nil, nil
-				} else if err != nil {
-					return err
-				}
-				endpoints[d.EndpointID] = ep
-			}
-			var dl Dialect
-			if ep != nil {
-				dl = e.dialect(ep.Dialect)
-			}
-			switch {
-			case ep == nil:
-				err = cancelDelivery(ctx, tx, d, "the endpoint was deleted", now)
-			case !ep.Enabled:
-				err = cancelDelivery(ctx, tx, d, "the endpoint is disabled", now)
-			case dl == nil:
-				// Another tender process serves this dialect; leave it to them.
-				d.NextAt = now.Add(time.Minute)
-				err = tx.UpdateDelivery(ctx, d)
-				deferred++
-			default:
-				p := plans[ep.ID]
-				if p == nil {
-					s := snap[ep.ID]
-					p = &s
-					plans[ep.ID] = p
-				}
-				if p.running+p.started >= e.opts.MaxPerEndpoint {
-					d.NextAt = e.deferUntil(p, now)
-					err = tx.UpdateDelivery(ctx, d)
-					deferred++
-					break
-				}
-				ev := e.events.get(d.EventID)
-				if ev == nil {
-					ev, err = tx.FindEventByID(ctx, sc, d.EventID)
-					if tender.ErrorCode(err) == tender.ENOTFOUND {
-						err = cancelDelivery(ctx, tx, d, "the event no longer exists", now)
-						break
-					} else if err != nil {
-						return err
-					}
-				}
-				p.started++
-				works = append(works, &work{d: d, ep: ep, ev: ev, dl: dl})
-			}
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for id, p := range plans {
-		if st := e.perEP[id]; st == nil && (p.started > 0 || p.deferred) {
-			e.perEP[id] = &epState{started: make(map[string]time.Time)}
-		}
-		if st := e.perEP[id]; st != nil && p.queueEnd.After(st.queueEnd) {
-			st.queueEnd = p.queueEnd
-		}
-	}
-	now := time.Now()
-	for _, w := range works {
-		e.perEP[w.ep.ID].started[w.d.ID] = now
-	}
-	e.running += len(works)
-	return works, claimed, deferred, nil
-}
-
-// deferUntil returns when a delivery to a busy endpoint should be tried
-// again. The endpoint's latency is estimated from its recent attempts and
-// from how long its oldest running attempt has been waiting; each slot
-// frees about once per latency, so deferrals queue latency/MaxPerEndpoint
-// apart, starting a latency from now, but never beyond a horizon of four
-// latencies (at least a second), after which they are looked at again.
-func (e *Engine) deferUntil(p *plan, now time.Time) time.Time {
-	lat := p.latency
-	if !p.oldest.IsZero() && time.Since(p.oldest) > lat {
-		lat = time.Since(p.oldest)
-	}
-	lat = max(lat, 10*time.Millisecond)
-	horizon := now.Add(max(4*lat, time.Second))
-	t := now.Add(lat)
-	if p.queueEnd.After(t) {
-		t = p.queueEnd
-	}
-	if t.After(horizon) {
-		t = horizon
-	}
-	p.queueEnd = t.Add(lat / time.Duration(e.opts.MaxPerEndpoint))
-	p.deferred = true
-	return t
 }
 
 func cancelDelivery(ctx context.Context, tx store.Tx, d *tender.Delivery, why string, now time.Time) error {
@@ -345,13 +160,18 @@ func (e *Engine) record(results <-chan *result) {
 				break more
 			}
 		}
-		e.recordBatch(batch)
+		// The slots are free once the requests are done; the leases hold
+		// the deliveries until their outcomes are recorded.
 		e.release(batch)
+		e.recordBatch(batch, true)
 		poke(e.claimWake)
 	}
 }
 
-func (e *Engine) recordBatch(batch []*result) {
+// recordBatch records the outcomes of batch in one transaction. With
+// refill, the same transaction claims deliveries for the slots freed, so
+// that a busy engine commits once per round.
+func (e *Engine) recordBatch(batch []*result, refill bool) {
 	var todo []*result
 	for _, r := range batch {
 		if !r.aborted {
@@ -361,6 +181,16 @@ func (e *Engine) recordBatch(batch []*result) {
 	if len(todo) == 0 {
 		return
 	}
+	n := 0
+	var snap claimSnapshot
+	if refill && e.sched.claimMu.TryLock() {
+		// Claim in this transaction, unless a claim runs already.
+		defer e.sched.claimMu.Unlock()
+		if n = e.claimSize(); n > 0 {
+			snap = e.snapshot()
+		}
+	}
+	var c claimRun
 	ctx := context.Background()
 	err := e.store.Write(ctx, func(tx store.Tx) error {
 		for _, r := range todo {
@@ -368,45 +198,28 @@ func (e *Engine) recordBatch(batch []*result) {
 				return fmt.Errorf("delivery %s: %w", r.w.d.ID, err)
 			}
 		}
-		return nil
+		if n <= 0 {
+			return nil
+		}
+		var err error
+		c, err = e.claimTx(ctx, tx, n, snap)
+		return err
 	})
 	if err == nil {
+		if n > 0 {
+			e.afterClaim(c)
+		}
 		return
 	}
-	if len(todo) > 1 {
+	if len(todo) > 1 || n > 0 {
 		// Record the others even if one cannot be.
 		for _, r := range todo {
-			e.recordBatch([]*result{r})
+			e.recordBatch([]*result{r}, false)
 		}
 		return
 	}
 	// The lease lapses and the delivery is attempted again.
 	e.log.Error("record webhook attempt", "delivery", todo[0].w.d.ID, "err", err)
-}
-
-// release frees the slots of finished attempts.
-func (e *Engine) release(batch []*result) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	now := time.Now()
-	for _, r := range batch {
-		e.running--
-		st := e.perEP[r.w.ep.ID]
-		if st == nil {
-			continue
-		}
-		delete(st.started, r.w.d.ID)
-		if !r.aborted && !r.local {
-			if st.latency == 0 {
-				st.latency = r.latency
-			} else {
-				st.latency = (7*st.latency + r.latency) / 8
-			}
-		}
-		if len(st.started) == 0 && !st.queueEnd.After(now) {
-			delete(e.perEP, r.w.ep.ID)
-		}
-	}
 }
 
 // apply records one attempt and its consequences in tx: the attempt row,

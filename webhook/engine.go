@@ -65,8 +65,10 @@ type Options struct {
 	// Concurrency is how many deliveries are attempted at once (32).
 	Concurrency int
 	// MaxPerEndpoint is how many of those may go to one endpoint at once
-	// (Concurrency/4, at least 1), so that a slow receiver holds at most
-	// that many workers and never blocks the others.
+	// (Concurrency/2, at least 1), so that a slow receiver holds at most
+	// that many workers and never blocks the others. As many more of an
+	// endpoint's deliveries may wait in memory for its next free slot;
+	// beyond that they are deferred in the database.
 	MaxPerEndpoint int
 	// Timeout bounds each attempt, from dialing to the end of the
 	// response body (10s).
@@ -113,7 +115,7 @@ func (o *Options) setDefaults() {
 		o.Concurrency = 32
 	}
 	if o.MaxPerEndpoint <= 0 {
-		o.MaxPerEndpoint = max(1, o.Concurrency/4)
+		o.MaxPerEndpoint = max(1, o.Concurrency/2)
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
@@ -158,11 +160,7 @@ type Engine struct {
 	dispatchWake chan struct{}
 	claimWake    chan struct{}
 
-	// Delivery slots: how many attempts run, per endpoint and in all,
-	// and each endpoint's recent latency (for deferring over its limit).
-	mu      sync.Mutex
-	running int
-	perEP   map[string]*epState
+	sched scheduler
 
 	events eventCache
 
@@ -172,12 +170,6 @@ type Engine struct {
 	lifeMu sync.Mutex
 	cancel context.CancelFunc
 	done   chan struct{}
-}
-
-type epState struct {
-	started  map[string]time.Time // running attempts by delivery id
-	latency  time.Duration        // moving average of recent attempts
-	queueEnd time.Time            // when the last deferred delivery comes due
 }
 
 // New returns an engine over s. It does nothing until started.
@@ -192,8 +184,8 @@ func New(s store.Store, log *slog.Logger, opts Options) *Engine {
 	}
 	e := &Engine{store: s, log: log, opts: opts, dialects: make(map[string]Dialect),
 		dispatchWake: make(chan struct{}, 1), claimWake: make(chan struct{}, 1),
-		perEP: make(map[string]*epState), events: newEventCache(4096),
-		rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+		events: newEventCache(4096),
+		rnd:    rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 	e.client = newClient(opts)
 	return e
 }
@@ -269,8 +261,10 @@ func (e *Engine) Run(ctx context.Context) {
 		defer close(recorded)
 		e.record(results)
 	}()
+	var attempts sync.WaitGroup
+	e.sched.reset(hctx, &attempts, results)
 
-	var loops, attempts sync.WaitGroup
+	var loops sync.WaitGroup
 	loops.Add(2)
 	go func() {
 		defer loops.Done()
@@ -278,10 +272,13 @@ func (e *Engine) Run(ctx context.Context) {
 	}()
 	go func() {
 		defer loops.Done()
-		e.claimLoop(ctx, hctx, &attempts, results)
+		e.claimLoop(ctx)
 	}()
 	loops.Wait()
 
+	// Give back what was claimed but not started, then let the attempts
+	// in flight finish, for a while.
+	e.releaseHeld()
 	finished := make(chan struct{})
 	go func() {
 		attempts.Wait()

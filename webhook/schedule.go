@@ -1,0 +1,447 @@
+package webhook
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/store"
+)
+
+// scheduler is the in-memory side of delivery: the attempts running, the
+// claimed deliveries waiting for a slot of their endpoint, and what is known
+// of each endpoint's latency. Its fields are guarded by mu.
+//
+// Deliveries are claimed from the database in due order, which knows
+// nothing of endpoints. A claimed delivery runs at once if its endpoint has
+// fewer than MaxPerEndpoint attempts running (and a worker is free); else
+// it waits in the endpoint's queue of up to MaxPerEndpoint more; else it is
+// deferred in the database, behind the endpoint's earlier deferrals. Claims
+// are sized by what the known endpoints can take, plus a few for endpoints
+// not seen yet; that small reserve is skipped for a poll interval after it
+// brought only deliveries that had to be deferred, so that a saturated
+// endpoint does not make the engine rewrite its backlog over and over.
+type scheduler struct {
+	// claimMu lets one claim transaction of this process run at a time:
+	// concurrent claims would fight over the same rows (on PostgreSQL, a
+	// row another claim just leased is a serialization failure).
+	claimMu sync.Mutex
+
+	mu            sync.Mutex
+	running       int
+	held          int
+	perEP         map[string]*epState
+	inProcess     map[string]bool // deliveries running or held, by id
+	lastFruitless time.Time
+	stopping      bool
+
+	ctx      context.Context // the attempts' context
+	attempts *sync.WaitGroup
+	results  chan<- *result
+}
+
+// epState is one endpoint's share of the scheduler.
+type epState struct {
+	running  map[string]time.Time // attempts in flight: delivery id → start
+	held     []*work              // claimed, waiting for a slot
+	latency  time.Duration        // moving average of recent attempts
+	queueEnd time.Time            // when the last deferred delivery comes due
+}
+
+func (s *scheduler) reset(ctx context.Context, attempts *sync.WaitGroup, results chan<- *result) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ctx, s.attempts, s.results = ctx, attempts, results
+	s.running, s.held, s.stopping = 0, 0, false
+	s.perEP, s.inProcess = make(map[string]*epState), make(map[string]bool)
+}
+
+func (s *scheduler) endpoint(id string) *epState {
+	st := s.perEP[id]
+	if st == nil {
+		st = &epState{running: make(map[string]time.Time)}
+		s.perEP[id] = st
+	}
+	return st
+}
+
+// claimLoop claims due deliveries while there is room for them, until ctx
+// ends.
+func (e *Engine) claimLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		e.releaseStale(ctx)
+		wait := e.opts.PollInterval
+		n, claimed, deferred, err := e.claim(ctx)
+		switch {
+		case err != nil:
+			if ctx.Err() != nil {
+				return
+			}
+			e.log.Error("claim webhook deliveries", "err", err)
+			wait = 10 * e.opts.PollInterval
+		case n > 0 && claimed == n && deferred == 0:
+			continue // more may be due
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-e.claimWake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// claimSize returns how many deliveries to claim now: room in the queues
+// of the endpoints being served, plus a reserve for others, within a bound
+// of twice Concurrency in memory.
+func (e *Engine) claimSize() int {
+	e.sched.mu.Lock()
+	defer e.sched.mu.Unlock()
+	return e.claimSizeLocked()
+}
+
+func (e *Engine) claimSizeLocked() int {
+	s := &e.sched
+	if s.stopping {
+		return 0
+	}
+	perEP := e.opts.MaxPerEndpoint
+	need := 0
+	for _, st := range s.perEP {
+		need += max(0, 2*perEP-len(st.running)-len(st.held))
+	}
+	if s.running < e.opts.Concurrency && time.Since(s.lastFruitless) >= e.opts.PollInterval {
+		need += max(1, e.opts.Concurrency/8)
+	}
+	return max(0, min(need, 2*e.opts.Concurrency-s.running-s.held))
+}
+
+// plan is what a claim transaction decided for one endpoint.
+type plan struct {
+	inMemory int       // running and held before the claim
+	oldest   time.Time // start of the oldest running attempt
+	latency  time.Duration
+	queueEnd time.Time
+	taken    int // claimed into memory by this claim
+	deferred bool
+}
+
+// claim leases as many due deliveries as there is room for (claimSize) in
+// a transaction of its own; see claimTx. It returns how many it asked for,
+// claimed and deferred.
+func (e *Engine) claim(ctx context.Context) (n, claimed, deferred int, err error) {
+	e.sched.claimMu.Lock()
+	defer e.sched.claimMu.Unlock()
+	if n = e.claimSize(); n <= 0 {
+		return 0, 0, 0, nil
+	}
+	var c claimRun
+	snap := e.snapshot()
+	err = e.store.Write(ctx, func(tx store.Tx) (err error) {
+		c, err = e.claimTx(ctx, tx, n, snap)
+		return err
+	})
+	if err != nil {
+		return n, 0, 0, err
+	}
+	e.afterClaim(c)
+	return n, c.claimed, c.deferred, nil
+}
+
+// claimSnapshot is the scheduler's state as a claim transaction sees it.
+type claimSnapshot struct {
+	plans map[string]plan
+}
+
+// inProcess reports whether delivery id is held or running here now. (A
+// claim asks this of the live state, not of its snapshot: a delivery
+// released since the snapshot may be claimed again.)
+func (e *Engine) inProcess(id string) bool {
+	e.sched.mu.Lock()
+	defer e.sched.mu.Unlock()
+	return e.sched.inProcess[id]
+}
+
+func (e *Engine) snapshot() claimSnapshot {
+	s := &e.sched
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	snap := claimSnapshot{plans: make(map[string]plan, len(s.perEP))}
+	for id, st := range s.perEP {
+		p := plan{inMemory: len(st.running) + len(st.held), latency: st.latency, queueEnd: st.queueEnd}
+		for _, t := range st.running {
+			if p.oldest.IsZero() || t.Before(p.oldest) {
+				p.oldest = t
+			}
+		}
+		snap.plans[id] = p
+	}
+	return snap
+}
+
+// claimRun is what a claim transaction did.
+type claimRun struct {
+	works    []*work
+	plans    map[string]*plan
+	claimed  int
+	deferred int
+}
+
+// claimTx leases up to n due deliveries in tx and, in the same
+// transaction, cancels those whose endpoint is disabled or deleted and
+// defers those whose endpoint has no room in memory. It changes nothing
+// outside tx (it may run more than once); afterClaim applies its result
+// once tx has committed.
+func (e *Engine) claimTx(ctx context.Context, tx store.Tx, n int, snap claimSnapshot) (c claimRun, err error) {
+	c.plans = make(map[string]*plan)
+	if n <= 0 {
+		return c, nil
+	}
+	ds, err := tx.ClaimDueDeliveries(ctx, n, e.opts.Lease)
+	if err != nil {
+		return c, err
+	}
+	c.claimed = len(ds)
+	now := tx.Now()
+	endpoints := make(map[string]*tender.WebhookEndpoint)
+	for _, d := range ds {
+		if e.inProcess(d.ID) {
+			// Its lease lapsed while this process held it: leave it to the
+			// holder, whose outcome releases the new lease.
+			continue
+		}
+		sc := tender.Scope{AccountID: d.AccountID, Mode: d.Mode}
+		ep, seen := endpoints[d.EndpointID]
+		if !seen {
+			ep, err = tx.FindWebhookEndpointByID(ctx, sc, d.EndpointID)
+			if tender.ErrorCode(err) == tender.ENOTFOUND {
+				ep, err = nil, nil
+			} else if err != nil {
+				return c, err
+			}
+			endpoints[d.EndpointID] = ep
+		}
+		var dl Dialect
+		if ep != nil {
+			dl = e.dialect(ep.Dialect)
+		}
+		switch {
+		case ep == nil:
+			err = cancelDelivery(ctx, tx, d, "the endpoint was deleted", now)
+		case !ep.Enabled:
+			err = cancelDelivery(ctx, tx, d, "the endpoint is disabled", now)
+		case dl == nil:
+			// Another tender process serves this dialect; leave it to them.
+			d.NextAt = now.Add(time.Minute)
+			err = tx.UpdateDelivery(ctx, d)
+			c.deferred++
+		default:
+			p := c.plans[ep.ID]
+			if p == nil {
+				sp := snap.plans[ep.ID]
+				p = &sp
+				c.plans[ep.ID] = p
+			}
+			if p.inMemory+p.taken >= 2*e.opts.MaxPerEndpoint {
+				d.NextAt = e.deferUntil(p, now)
+				err = tx.UpdateDelivery(ctx, d)
+				c.deferred++
+				break
+			}
+			ev := e.events.get(d.EventID)
+			if ev == nil {
+				ev, err = tx.FindEventByID(ctx, sc, d.EventID)
+				if tender.ErrorCode(err) == tender.ENOTFOUND {
+					err = cancelDelivery(ctx, tx, d, "the event no longer exists", now)
+					break
+				} else if err != nil {
+					return c, err
+				}
+			}
+			p.taken++
+			c.works = append(c.works, &work{d: d, ep: ep, ev: ev, dl: dl})
+		}
+		if err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// afterClaim queues the deliveries of a committed claim and starts what it
+// can.
+func (e *Engine) afterClaim(c claimRun) {
+	s := &e.sched
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.claimed > 0 && c.deferred == c.claimed {
+		s.lastFruitless = now
+	}
+	for id, p := range c.plans {
+		if p.taken == 0 && !p.deferred {
+			continue
+		}
+		if st := s.endpoint(id); p.queueEnd.After(st.queueEnd) {
+			st.queueEnd = p.queueEnd
+		}
+	}
+	for _, w := range c.works {
+		if s.inProcess[w.d.ID] {
+			continue // taken by a claim that committed meanwhile
+		}
+		w.claimedAt = now
+		st := s.endpoint(w.ep.ID)
+		st.held = append(st.held, w)
+		s.held++
+		s.inProcess[w.d.ID] = true
+	}
+	e.scheduleLocked()
+}
+
+// deferUntil returns when a delivery to an endpoint with no room should be
+// tried again. The endpoint's latency is estimated from its recent attempts
+// and from how long its oldest running attempt has been waiting; its slots
+// free about once per latency, so deferrals queue latency/MaxPerEndpoint
+// apart, starting a latency from now, but never beyond a horizon of four
+// latencies (at least a second), where they are looked at again.
+func (e *Engine) deferUntil(p *plan, now time.Time) time.Time {
+	lat := p.latency
+	if !p.oldest.IsZero() && time.Since(p.oldest) > lat {
+		lat = time.Since(p.oldest)
+	}
+	lat = max(lat, time.Millisecond)
+	horizon := now.Add(max(4*lat, time.Second))
+	t := now.Add(lat)
+	if p.queueEnd.After(t) {
+		t = p.queueEnd
+	}
+	if t.After(horizon) {
+		t = horizon
+	}
+	p.queueEnd = t.Add(lat / time.Duration(e.opts.MaxPerEndpoint))
+	p.deferred = true
+	return t
+}
+
+// scheduleLocked starts waiting deliveries while workers are free, each
+// time from the endpoint with the fewest attempts running. s.mu is held.
+func (e *Engine) scheduleLocked() {
+	s := &e.sched
+	for !s.stopping && s.running < e.opts.Concurrency && s.held > 0 {
+		var best *epState
+		for _, st := range s.perEP {
+			if len(st.held) > 0 && len(st.running) < e.opts.MaxPerEndpoint && (best == nil || len(st.running) < len(best.running)) {
+				best = st
+			}
+		}
+		if best == nil {
+			return
+		}
+		w := best.held[0]
+		best.held[0] = nil
+		best.held = best.held[1:]
+		s.held--
+		best.running[w.d.ID] = time.Now()
+		s.running++
+		s.attempts.Add(1)
+		go func() {
+			defer s.attempts.Done()
+			s.results <- e.attempt(s.ctx, w)
+		}()
+	}
+}
+
+// release frees the slots of recorded attempts and starts what waits.
+func (e *Engine) release(batch []*result) {
+	s := &e.sched
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	for _, r := range batch {
+		s.running--
+		delete(s.inProcess, r.w.d.ID)
+		st := s.perEP[r.w.ep.ID]
+		if st == nil {
+			continue
+		}
+		delete(st.running, r.w.d.ID)
+		if !r.aborted && !r.local {
+			if st.latency == 0 {
+				st.latency = r.latency
+			} else {
+				st.latency = (7*st.latency + r.latency) / 8
+			}
+		}
+		if len(st.running) == 0 && len(st.held) == 0 && !st.queueEnd.After(now) {
+			delete(s.perEP, r.w.ep.ID)
+		}
+	}
+	e.scheduleLocked()
+}
+
+// takeHeld removes and returns the waiting deliveries that match keep.
+func (e *Engine) takeHeld(keep func(w *work) bool) []*work {
+	s := &e.sched
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*work
+	for id, st := range s.perEP {
+		rest := st.held[:0]
+		for _, w := range st.held {
+			if keep(w) {
+				out = append(out, w)
+				s.held--
+				delete(s.inProcess, w.d.ID)
+			} else {
+				rest = append(rest, w)
+			}
+		}
+		clear(st.held[len(rest):])
+		st.held = rest
+		if len(st.running) == 0 && len(st.held) == 0 {
+			delete(s.perEP, id)
+		}
+	}
+	return out
+}
+
+// giveBack releases the leases of deliveries claimed but not attempted,
+// due now, so that any worker may take them at once.
+func (e *Engine) giveBack(ctx context.Context, ws []*work) {
+	if len(ws) == 0 {
+		return
+	}
+	err := e.store.Write(ctx, func(tx store.Tx) error {
+		now := tx.Now()
+		for _, w := range ws {
+			d := *w.d
+			d.NextAt = now
+			if err := tx.UpdateDelivery(ctx, &d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.log.Warn("give back webhook deliveries; their leases will lapse", "n", len(ws), "err", err)
+	}
+}
+
+// releaseStale gives back deliveries that have waited in memory for half
+// their lease, before another worker could take them.
+func (e *Engine) releaseStale(ctx context.Context) {
+	limit := time.Now().Add(-e.opts.Lease / 2)
+	e.giveBack(ctx, e.takeHeld(func(w *work) bool { return w.claimedAt.Before(limit) }))
+}
+
+// releaseHeld stops starting attempts and gives back every waiting
+// delivery (at shutdown).
+func (e *Engine) releaseHeld() {
+	e.sched.mu.Lock()
+	e.sched.stopping = true
+	e.sched.mu.Unlock()
+	e.giveBack(context.Background(), e.takeHeld(func(*work) bool { return true }))
+}
