@@ -192,7 +192,7 @@ func (e *Engine) recordBatch(batch []*result, refill bool) {
 	}
 	var c claimRun
 	ctx := context.Background()
-	err := e.store.Write(ctx, func(tx store.Tx) error {
+	err := e.write(ctx, func(tx store.Tx) error {
 		for _, r := range todo {
 			if err := e.apply(ctx, tx, r); err != nil {
 				return fmt.Errorf("delivery %s: %w", r.w.d.ID, err)

@@ -10,10 +10,16 @@ import (
 
 // dispatchLoop fans new events out to endpoints until ctx ends: at once
 // while whole batches come back, every few milliseconds while events
-// trickle in, and every PollInterval (or on Wake) when idle.
+// trickle in, and every PollInterval or on Wake when idle. A wake counts
+// only if more wakes than the engine's own commits happened since the last
+// fan-out began: a store that wakes the engine after every commit would
+// otherwise have it chase its own commits. (Where an own commit and
+// another command's share one wake, as SQLite's group commit may do, the
+// other's events wait for the next wake or poll.)
 func (e *Engine) dispatchLoop(ctx context.Context) {
 	const busyWait = 3 * time.Millisecond
 	for ctx.Err() == nil {
+		wakes, own := e.wakes.Load(), e.ownWrites.Load()
 		n, err := e.DispatchOnce(ctx)
 		wait := e.opts.PollInterval
 		switch {
@@ -29,10 +35,18 @@ func (e *Engine) dispatchLoop(ctx context.Context) {
 			wait = min(busyWait, wait)
 		}
 		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-		case <-e.dispatchWake:
-		case <-t.C:
+	waiting:
+		for {
+			select {
+			case <-ctx.Done():
+				break waiting
+			case <-t.C:
+				break waiting
+			case <-e.dispatchWake:
+				if e.wakes.Load()-wakes > e.ownWrites.Load()-own {
+					break waiting
+				}
+			}
 		}
 		t.Stop()
 	}
@@ -56,7 +70,7 @@ type scopeKey struct {
 func (e *Engine) DispatchOnce(ctx context.Context) (int, error) {
 	var evs []*tender.Event
 	var made int
-	err := e.store.Write(ctx, func(tx store.Tx) error {
+	err := e.write(ctx, func(tx store.Tx) error {
 		evs, made = nil, 0
 		var err error
 		if evs, err = tx.ClaimUndispatchedEvents(ctx, e.opts.Batch); err != nil || len(evs) == 0 {

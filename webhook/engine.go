@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tenderpay/tender"
@@ -159,6 +160,11 @@ type Engine struct {
 
 	dispatchWake chan struct{}
 	claimWake    chan struct{}
+	// wakes counts Wake calls and ownWrites the engine's committed
+	// writes, so that the dispatcher can tell a wake from another
+	// command's commit from one its own commits caused (a store may call
+	// Wake after every commit, the engine's too).
+	wakes, ownWrites atomic.Uint64
 
 	sched scheduler
 
@@ -208,9 +214,21 @@ func (e *Engine) dialect(name string) Dialect {
 func (e *Engine) Options() Options { return e.opts }
 
 // Wake makes the engine look for new events now rather than at its next
-// poll. The server calls it after commits that recorded events; it never
-// blocks.
-func (e *Engine) Wake() { poke(e.dispatchWake) }
+// poll. The server calls it after commits (any commit: wakes caused by the
+// engine's own writes are recognised and skipped); it never blocks.
+func (e *Engine) Wake() {
+	e.wakes.Add(1)
+	poke(e.dispatchWake)
+}
+
+// write runs fn in a write transaction of the engine's own.
+func (e *Engine) write(ctx context.Context, fn func(tx store.Tx) error) error {
+	err := e.store.Write(ctx, fn)
+	if err == nil {
+		e.ownWrites.Add(1)
+	}
+	return err
+}
 
 func poke(c chan struct{}) {
 	select {

@@ -18,7 +18,7 @@ import (
 // ENOTFOUND when s has no such event.
 func (e *Engine) Redeliver(ctx context.Context, s tender.Scope, eventID string) (n int, err error) {
 	defer tender.Wrap(&err, "webhook.Redeliver(%q)", eventID)
-	err = e.store.Write(ctx, func(tx store.Tx) error {
+	err = e.write(ctx, func(tx store.Tx) error {
 		n = 0
 		ev, err := tx.FindEventByID(ctx, s, eventID)
 		if err != nil {
@@ -86,7 +86,7 @@ func (e *Engine) RedeliverFailed(ctx context.Context, s tender.Scope, since time
 	}()
 	for {
 		var n, seen int
-		err := e.store.Write(ctx, func(tx store.Tx) error {
+		err := e.write(ctx, func(tx store.Tx) error {
 			n, seen = 0, 0
 			ds, err := tx.ListFailedDeliveries(ctx, s, since, redeliverBatch)
 			if err != nil {

@@ -139,7 +139,7 @@ func (e *Engine) claim(ctx context.Context) (n, claimed, deferred int, err error
 	}
 	var c claimRun
 	snap := e.snapshot()
-	err = e.store.Write(ctx, func(tx store.Tx) (err error) {
+	err = e.write(ctx, func(tx store.Tx) (err error) {
 		c, err = e.claimTx(ctx, tx, n, snap)
 		return err
 	})
@@ -414,7 +414,7 @@ func (e *Engine) giveBack(ctx context.Context, ws []*work) {
 	if len(ws) == 0 {
 		return
 	}
-	err := e.store.Write(ctx, func(tx store.Tx) error {
+	err := e.write(ctx, func(tx store.Tx) error {
 		now := tx.Now()
 		for _, w := range ws {
 			d := *w.d
