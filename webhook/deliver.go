@@ -36,6 +36,9 @@ type result struct {
 	outcome string
 	local   bool // failed before sending: not the endpoint's fault
 	aborted bool // cancelled by Stop before a response: not recorded
+	// skipped says why the delivery was cancelled instead of attempted:
+	// its endpoint was disabled or deleted while it waited for a slot.
+	skipped string
 }
 
 func cancelDelivery(ctx context.Context, tx store.Tx, d *tender.Delivery, why string, now time.Time) error {
@@ -47,6 +50,11 @@ func cancelDelivery(ctx context.Context, tx store.Tx, d *tender.Delivery, why st
 // in the result.
 func (e *Engine) attempt(ctx context.Context, w *work) *result {
 	r := &result{w: w, start: time.Now()}
+	if r.start.Sub(w.claimedAt) > recheckAfter {
+		if r.skipped = e.recheck(ctx, w); r.skipped != "" {
+			return r
+		}
+	}
 	if f := e.opts.Metrics.FirstAttempt; f != nil && w.d.Attempts == 0 {
 		f(r.start.Sub(w.ev.CreatedAt))
 	}
@@ -115,6 +123,31 @@ func (e *Engine) attempt(ctx context.Context, w *work) *result {
 		r.outcome = OutcomeHTTPError
 	}
 	return r
+}
+
+// recheckAfter is how long a claimed delivery may wait for a slot before
+// its endpoint is read again, just before the attempt.
+const recheckAfter = time.Second
+
+// recheck reads w's endpoint again, after w waited for a slot: it returns
+// why w must not be sent (the endpoint was disabled or deleted meanwhile),
+// or "" after taking the endpoint's current URL and secret.
+func (e *Engine) recheck(ctx context.Context, w *work) string {
+	var ep *tender.WebhookEndpoint
+	err := e.store.Read(ctx, func(tx store.Tx) (err error) {
+		ep, err = tx.FindWebhookEndpointByID(ctx, tender.Scope{AccountID: w.d.AccountID, Mode: w.d.Mode}, w.d.EndpointID)
+		return err
+	})
+	switch {
+	case tender.ErrorCode(err) == tender.ENOTFOUND:
+		return "the endpoint was deleted"
+	case err != nil:
+		return "" // send with what the claim read
+	case !ep.Enabled:
+		return "the endpoint is disabled"
+	}
+	w.ep = ep
+	return ""
 }
 
 // excerpt returns the first MaxExcerpt bytes of body as valid UTF-8.
@@ -191,10 +224,12 @@ func (e *Engine) recordBatch(batch []*result, refill bool) {
 		}
 	}
 	var c claimRun
+	var disabled map[string]bool
 	ctx := context.Background()
 	err := e.write(ctx, func(tx store.Tx) error {
+		disabled = make(map[string]bool)
 		for _, r := range todo {
-			if err := e.apply(ctx, tx, r); err != nil {
+			if err := e.apply(ctx, tx, r, disabled); err != nil {
 				return fmt.Errorf("delivery %s: %w", r.w.d.ID, err)
 			}
 		}
@@ -208,6 +243,9 @@ func (e *Engine) recordBatch(batch []*result, refill bool) {
 	if err == nil {
 		if n > 0 {
 			e.afterClaim(c)
+		}
+		if len(disabled) > 0 {
+			e.cancelHeld(ctx, disabled)
 		}
 		return
 	}
@@ -224,9 +262,12 @@ func (e *Engine) recordBatch(batch []*result, refill bool) {
 
 // apply records one attempt and its consequences in tx: the attempt row,
 // the delivery's new state and schedule, and the endpoint's health.
-func (e *Engine) apply(ctx context.Context, tx store.Tx, r *result) error {
+func (e *Engine) apply(ctx context.Context, tx store.Tx, r *result, disabled map[string]bool) error {
 	now := tx.Now()
 	d := *r.w.d
+	if r.skipped != "" {
+		return cancelDelivery(ctx, tx, &d, r.skipped, now)
+	}
 	d.Attempts++
 	d.LastStatus, d.LastError, d.UpdatedAt = r.status, r.errText, now
 	if err := tx.CreateDeliveryAttempt(ctx, &tender.DeliveryAttempt{ID: tender.NewID(tender.PrefixAttempt, now),
@@ -260,6 +301,7 @@ func (e *Engine) apply(ctx context.Context, tx store.Tx, r *result) error {
 			return err
 		}
 		if ep.Enabled {
+			disabled[ep.ID] = true
 			return e.disable(ctx, tx, ep, "the endpoint answered 410 Gone", now)
 		}
 		return nil
@@ -282,6 +324,7 @@ func (e *Engine) apply(ctx context.Context, tx store.Tx, r *result) error {
 		ep.FailingSince, ep.UpdatedAt = &now, now
 		return tx.UpdateWebhookEndpoint(ctx, ep)
 	case now.Sub(*ep.FailingSince) >= e.opts.DisableAfter:
+		disabled[ep.ID] = true
 		return e.disable(ctx, tx, ep, fmt.Sprintf("every delivery failed for %s, since %s",
 			e.opts.DisableAfter, ep.FailingSince.Format(time.RFC3339)), now)
 	}

@@ -324,6 +324,54 @@ func TestEngine_SlowReceiverDoesNotBlockOthers(t *testing.T) {
 	}
 }
 
+// Deliveries waiting for a slot of an endpoint that is disabled meanwhile
+// are cancelled, never sent.
+func TestEngine_DisabledWhileWaiting(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, openSQLite(t))
+	rc := newReceiver(t)
+	release := make(chan struct{})
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	rc.setRespond(func(r *http.Request) (int, string) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return 0, ""
+		}
+		return 200, ""
+	})
+	ep := f.endpoint(f.scope, rc.url("/h"), nil, nil)
+	rc.expect(ep)
+	opts := testOptions()
+	opts.Concurrency, opts.MaxPerEndpoint, opts.Timeout, opts.Lease = 4, 1, 10*time.Second, 30*time.Second
+	startEngine(t, f.st, opts)
+	f.events(f.scope, tender.EventPaymentCaptured, 5)
+	waitFor(t, 10*time.Second, "one request in flight", func() bool { return rc.inFlightNow() == 1 })
+	time.Sleep(1200 * time.Millisecond) // longer than a delivery may wait unchecked
+	got, err := f.findEndpoint(f.scope, ep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Enabled, got.DisabledReason = false, "by the test"
+	f.updateEndpoint(got)
+	once.Do(func() { close(release) })
+	waitFor(t, 10*time.Second, "no pending delivery", func() bool {
+		return states(f.deliveries(f.scope, ep.ID))[tender.DeliveryPending] == 0
+	})
+	if st := states(f.deliveries(f.scope, ep.ID)); st[tender.DeliverySucceeded] != 1 || st[tender.DeliveryCancelled] != 4 {
+		t.Errorf("deliveries: %v; want the one in flight succeeded, 4 cancelled", st)
+	}
+	if hits, _, _ := rc.snapshot(); len(hits) != 1 {
+		t.Errorf("the receiver got %d requests, want only the one in flight when the endpoint was disabled", len(hits))
+	}
+	for _, a := range f.attempts(ep.ID) {
+		if a.StatusCode != 200 {
+			t.Errorf("attempt %+v: a cancelled delivery was attempted", a)
+		}
+	}
+}
+
 // Timeouts and the response cap: a 500 with a huge body keeps a 1 KiB
 // excerpt; a receiver slower than the timeout counts as a failed attempt.
 func TestEngine_TimeoutAndResponseCap(t *testing.T) {

@@ -368,7 +368,7 @@ func (e *Engine) release(batch []*result) {
 			continue
 		}
 		delete(st.running, r.w.d.ID)
-		if !r.aborted && !r.local {
+		if !r.aborted && !r.local && r.skipped == "" {
 			if st.latency == 0 {
 				st.latency = r.latency
 			} else {
@@ -444,4 +444,31 @@ func (e *Engine) releaseHeld() {
 	e.sched.stopping = true
 	e.sched.mu.Unlock()
 	e.giveBack(context.Background(), e.takeHeld(func(*work) bool { return true }))
+}
+
+// cancelHeld cancels the deliveries waiting in memory for endpoints that
+// were just disabled, so that none of them is sent.
+func (e *Engine) cancelHeld(ctx context.Context, endpoints map[string]bool) {
+	ws := e.takeHeld(func(w *work) bool { return endpoints[w.ep.ID] })
+	if len(ws) == 0 {
+		return
+	}
+	err := e.write(ctx, func(tx store.Tx) error {
+		now := tx.Now()
+		for _, w := range ws {
+			d, err := tx.FindDeliveryByID(ctx, tender.Scope{AccountID: w.d.AccountID, Mode: w.d.Mode}, w.d.ID)
+			if err != nil {
+				return err
+			}
+			if d.State == tender.DeliveryPending {
+				if err := cancelDelivery(ctx, tx, d, "the endpoint was disabled", now); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.log.Warn("cancel deliveries of a disabled endpoint; they are cancelled when claimed again", "err", err)
+	}
 }
