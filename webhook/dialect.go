@@ -13,8 +13,10 @@
 // leaves it to be claimed again. Endpoint lists are read in the fan-out
 // transaction itself, once per batch: a list cached across transactions
 // would miss an endpoint created just before an event. The dispatcher runs
-// at once when woken (Engine.Wake, after commits), every few milliseconds
-// while events keep coming, and every Options.PollInterval when idle.
+// at once when woken (Engine.Wake, which a store's commit hook may call
+// after every commit: wakes caused by the engine's own commits are told
+// apart and skipped), every few milliseconds while events keep coming, and
+// every Options.PollInterval when idle.
 //
 // # Delivery
 //
@@ -24,8 +26,13 @@
 // work and never attempt one delivery twice at once. A delivery whose
 // endpoint was disabled or deleted meanwhile is cancelled in the claiming
 // transaction, never sent. One endpoint holds at most
-// Options.MaxPerEndpoint workers; its overflow is deferred a little (by the
-// endpoint's observed latency), so a slow receiver never blocks the others.
+// Options.MaxPerEndpoint workers, so a slow receiver never blocks the
+// others: as many more of its deliveries wait in memory for its next free
+// slot (one that waited over a second reads its endpoint again first), and
+// the rest are deferred in the database by about the endpoint's observed
+// latency. Claims are sized by that room, one claim transaction at a time
+// per process, and a busy engine claims in the same transaction that
+// records the attempts just made.
 //
 // Each attempt POSTs the dialect's Payload with the dialect's Sign headers
 // (signed with the endpoint's secret, opened by Options.OpenSecret; the
@@ -43,8 +50,9 @@
 // the endpoint's pending deliveries.
 //
 // Delivery is at least once: an attempt whose outcome was not recorded (a
-// crash, or Stop cancelling it) is made again when its lease lapses.
-// Receivers must be idempotent on the message id.
+// crash, or Stop cancelling it) is made again when its lease lapses;
+// deliveries claimed but not started are given back at Stop. Receivers must
+// be idempotent on the message id.
 //
 // # Addresses
 //

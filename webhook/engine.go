@@ -237,7 +237,8 @@ func poke(c chan struct{}) {
 	}
 }
 
-// Start runs the engine in the background until Stop.
+// Start runs the engine in the background until Stop. An engine runs
+// once: Start after Stop does nothing.
 func (e *Engine) Start(ctx context.Context) {
 	e.lifeMu.Lock()
 	defer e.lifeMu.Unlock()
@@ -255,9 +256,11 @@ func (e *Engine) Start(ctx context.Context) {
 	}()
 }
 
-// Stop stops claiming, lets attempts in flight finish for up to
-// Options.StopGrace (then cancels them), records their outcomes and
-// returns. It may be called more than once.
+// Stop stops claiming, gives back the deliveries claimed but not started,
+// lets attempts in flight finish for up to Options.StopGrace (then cancels
+// them, leaving their deliveries to be attempted again when their leases
+// lapse), records the outcomes and returns. It may be called more than
+// once.
 func (e *Engine) Stop() {
 	e.lifeMu.Lock()
 	cancel, done := e.cancel, e.done
