@@ -51,6 +51,10 @@ type Config struct {
 	// WebhooksAllowPrivate lets webhook endpoints point at loopback and
 	// private addresses (local development and tests).
 	WebhooksAllowPrivate bool `json:"webhooks_allow_private"`
+	// WebhookConcurrency is how many deliveries are attempted at once.
+	WebhookConcurrency int `json:"webhook_concurrency"`
+	// WebhookTimeout bounds each delivery attempt.
+	WebhookTimeout time.Duration `json:"webhook_timeout"`
 }
 
 // DefaultConfig returns the defaults: 127.0.0.1:8080 on ./tender.db.
@@ -59,6 +63,7 @@ func DefaultConfig() Config {
 		Addr: "127.0.0.1:8080", DB: "sqlite:./tender.db", LogLevel: "info", MaxBodyBytes: 1 << 20,
 		SimBankDelay: 30 * time.Second, IdempotencyTTL: time.Hour, JobInterval: 250 * time.Millisecond,
 		ShutdownTimeout: 15 * time.Second, Synchronous: "full", PostgresConns: 16,
+		WebhookConcurrency: 32, WebhookTimeout: 10 * time.Second,
 	}
 }
 
@@ -194,6 +199,7 @@ func New(ctx context.Context, c Config, logOut io.Writer) (*Server, error) {
 	}
 	s.Notify.AllowPrivate = c.WebhooksAllowPrivate
 	s.Webhooks = webhook.New(st, s.Log, webhook.Options{AllowPrivate: c.WebhooksAllowPrivate, OpenSecret: s.Notify.OpenSecret,
+		Concurrency: c.WebhookConcurrency, Timeout: c.WebhookTimeout, StopGrace: c.ShutdownTimeout / 2,
 		Metrics: webhook.Metrics{Attempt: s.Metrics.WebhookAttempt, FirstAttempt: s.Metrics.WebhookLag}})
 	s.Webhooks.Register(forward.NewWebhookDialect(st, s.Payments.ClientSecret))
 	if n, ok := st.(store.CommitNotifier); ok {

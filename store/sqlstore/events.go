@@ -50,6 +50,9 @@ func (t *Tx) ListEvents(ctx context.Context, s tender.Scope, p tender.Page, type
 
 // ClaimUndispatchedEvents marks up to limit undispatched events dispatched.
 func (t *Tx) ClaimUndispatchedEvents(ctx context.Context, limit int) ([]*tender.Event, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
 	evs, err := listDocs[tender.Event](ctx, t, `UPDATE events SET dispatched = 1
 		WHERE id IN (SELECT id FROM events WHERE dispatched = 0 ORDER BY id LIMIT $1`+t.d.SkipLocked+`)
 		RETURNING data`, limit)
@@ -138,6 +141,9 @@ func (t *Tx) FindDeliveryByID(ctx context.Context, s tender.Scope, id string) (*
 
 // ClaimDueDeliveries leases up to limit due pending deliveries.
 func (t *Tx) ClaimDueDeliveries(ctx context.Context, limit int, lease time.Duration) ([]*tender.Delivery, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
 	now := micros(t.now)
 	ds, err := listDocs[tender.Delivery](ctx, t, `UPDATE deliveries SET locked_until = $1
 		WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND next_at <= $2 AND locked_until <= $2

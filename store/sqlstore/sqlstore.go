@@ -584,6 +584,9 @@ func (t *Tx) EnqueueJob(ctx context.Context, j *tender.Job) error {
 // ClaimJobs leases up to limit due jobs, including running jobs whose lease
 // lapsed (their worker died).
 func (t *Tx) ClaimJobs(ctx context.Context, limit int, lease time.Duration) ([]*tender.Job, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
 	now := micros(t.now)
 	rows, err := t.q.QueryContext(ctx, `UPDATE jobs SET state = 'running', locked_until = $1, attempts = attempts + 1
 		WHERE id IN (SELECT id FROM jobs WHERE (state = 'available' AND run_at <= $2) OR (state = 'running' AND locked_until <= $2)
