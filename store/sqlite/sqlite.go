@@ -86,8 +86,10 @@ type DB struct {
 	closeOnce  sync.Once
 	sendMu     sync.RWMutex // Write holds it to queue; Close takes it to stop queueing
 	closed     bool
-	rstmts     sync.Map // query → *sql.Stmt on rdb
-	rpreparing sync.Map // query → true while it is being prepared
+	rstmts     sync.Map       // query → *sql.Stmt on rdb
+	rpreparing sync.Map       // query → true while it is being prepared
+	bg         sync.WaitGroup // the checkpointer and background preparations, awaited by Close
+	closing    atomic.Bool
 
 	keys keySet // idempotency keys held, by hash
 
@@ -196,7 +198,11 @@ func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
 	db.rdb.SetMaxOpenConns(n)
 	db.rdb.SetMaxIdleConns(n)
 	go db.writer()
-	go db.checkpointer()
+	db.bg.Add(1)
+	go func() {
+		defer db.bg.Done()
+		db.checkpointer()
+	}()
 	return db, nil
 }
 
@@ -253,11 +259,13 @@ func (db *DB) Path() string { return db.path }
 func (db *DB) Close() error {
 	var err error
 	db.closeOnce.Do(func() {
+		db.closing.Store(true)
 		db.sendMu.Lock()
 		db.closed = true
 		db.sendMu.Unlock()
 		close(db.quit)
 		<-db.done
+		db.bg.Wait()
 		db.rstmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 		err = errors.Join(db.rdb.Close(), db.wconn.Close(), db.wdb.Close())
 		db.unlock()
@@ -518,8 +526,13 @@ func (t *txStmts) stmt(ctx context.Context, q string) *sql.Stmt {
 	if s, ok := t.db.rstmts.Load(q); ok {
 		return t.tx.StmtContext(ctx, s.(*sql.Stmt))
 	}
+	if t.db.closing.Load() {
+		return nil
+	}
 	if _, loading := t.db.rpreparing.LoadOrStore(q, true); !loading {
+		t.db.bg.Add(1)
 		go func() {
+			defer t.db.bg.Done()
 			s, err := t.db.rdb.PrepareContext(context.Background(), q)
 			if err != nil {
 				t.db.rpreparing.Delete(q)
