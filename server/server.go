@@ -108,6 +108,10 @@ func OpenStore(ctx context.Context, url string, exclusive bool, c Config) (store
 	return postgres.Open(ctx, url, postgres.Options{MaxConns: c.PostgresConns})
 }
 
+// LoadSecret returns the installation's master secret (see loadSecret),
+// for tools that seal or open secrets outside a running server.
+func (c *Config) LoadSecret() ([]byte, error) { return c.loadSecret() }
+
 // loadSecret returns the installation's master secret: from c.Secret, or
 // from the secret file (made with 32 random bytes when absent).
 func (c *Config) loadSecret() ([]byte, error) {

@@ -7,10 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/tenderpay/tender"
 	"github.com/tenderpay/tender/api/forward"
+	"github.com/tenderpay/tender/notify"
 	"github.com/tenderpay/tender/server"
 	"github.com/tenderpay/tender/store"
 	"github.com/tenderpay/tender/webhook"
@@ -19,6 +21,9 @@ import (
 const webhooksUsage = `usage:
   tender webhooks [--db URL] redeliver  --account ID --mode test|live (--event ID | --failed-since RFC3339)
   tender webhooks [--db URL] deliveries --account ID --mode test|live --endpoint ID [--limit N]
+  tender webhooks [--db URL] endpoints  --account ID --mode test|live create --url URL --events a,b|* [--description D]
+  tender webhooks [--db URL] endpoints  --account ID --mode test|live list
+  tender webhooks [--db URL] endpoints  --account ID --mode test|live enable|disable|delete --endpoint ID
 
 redeliver queues deliveries again; a running server sends them on its next poll.
 deliveries prints an endpoint's deliveries, newest first, one JSON object a line,
@@ -39,7 +44,7 @@ func runWebhooks(ctx context.Context, args []string, getenv func(string) string,
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
-		return errors.New("webhooks: name a subcommand: redeliver or deliveries")
+		return errors.New("webhooks: name a subcommand: redeliver, deliveries or endpoints")
 	}
 	sub, rest := fs.Arg(0), fs.Args()[1:]
 	sfs := flag.NewFlagSet("webhooks "+sub, flag.ContinueOnError)
@@ -56,6 +61,8 @@ func runWebhooks(ctx context.Context, args []string, getenv func(string) string,
 	case "deliveries":
 		endpointID = sfs.String("endpoint", "", "the endpoint's id (we_…)")
 		limit = sfs.Int("limit", 100, "how many deliveries to print")
+	case "endpoints":
+		return runEndpoints(ctx, c, sfs, accountID, mode, rest, stdout)
 	default:
 		fs.Usage()
 		return fmt.Errorf("webhooks: unknown subcommand %q", sub)
@@ -164,4 +171,105 @@ func printDeliveries(ctx context.Context, st store.Store, sc tender.Scope, endpo
 		}
 	}
 	return nil
+}
+
+// runEndpoints is "tender webhooks endpoints": the Forward endpoint API's
+// rules (notify), from the command line. A new endpoint's secret is printed
+// once.
+func runEndpoints(ctx context.Context, c *server.Config, fs *flag.FlagSet, accountID, mode *string, args []string, stdout io.Writer) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *accountID == "" || !tender.Mode(*mode).Valid() || fs.NArg() == 0 {
+		return errors.New("webhooks endpoints: --account, --mode test|live and an action (create, list, enable, disable, delete) are required")
+	}
+	action, rest := fs.Arg(0), fs.Args()[1:]
+	afs := flag.NewFlagSet("webhooks endpoints "+action, flag.ContinueOnError)
+	afs.SetOutput(fs.Output())
+	url := afs.String("url", "", "the endpoint's URL (create)")
+	events := afs.String("events", "*", "comma-separated Forward event names, or * (create)")
+	description := afs.String("description", "", "a description (create)")
+	endpointID := afs.String("endpoint", "", "the endpoint's id (enable, disable, delete)")
+	if err := afs.Parse(rest); err != nil {
+		return err
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	secret, err := c.LoadSecret()
+	if err != nil {
+		return err
+	}
+	st, err := server.OpenStore(ctx, c.DB, false, *c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc, err := notify.New(st, secret)
+	if err != nil {
+		return err
+	}
+	svc.AllowPrivate = c.WebhooksAllowPrivate
+	sc := tender.Scope{AccountID: *accountID, Mode: tender.Mode(*mode)}
+	if err := st.Read(ctx, func(tx store.Tx) error {
+		_, err := tx.FindAccountByID(ctx, sc.AccountID)
+		return err
+	}); err != nil {
+		return fmt.Errorf("webhooks endpoints: %s", tender.ErrorMessage(err))
+	}
+	d := forward.NewWebhookDialect(st, nil)
+	out := json.NewEncoder(stdout)
+	fail := func(err error) error {
+		if tender.ErrorCode(err) != tender.EINTERNAL {
+			return fmt.Errorf("webhooks endpoints %s: %s", action, tender.ErrorMessage(err))
+		}
+		return err
+	}
+	switch action {
+	case "create":
+		created, err := svc.Create(ctx, sc, d, notify.EndpointParams{URL: *url, Events: strings.Split(*events, ","), Description: *description})
+		if err != nil {
+			return fail(err)
+		}
+		return out.Encode(map[string]any{"id": created.Endpoint.ID, "url": created.Endpoint.URL, "events": created.Endpoint.Events,
+			"enabled": created.Endpoint.Enabled, "secret": created.Secret})
+	case "list":
+		page := tender.Page{Limit: 100}
+		for {
+			eps, more, err := svc.List(ctx, sc, d, page)
+			if err != nil {
+				return fail(err)
+			}
+			for _, ep := range eps {
+				if err := out.Encode(map[string]any{"id": ep.ID, "url": ep.URL, "events": ep.Events, "enabled": ep.Enabled,
+					"disabled_reason": ep.DisabledReason, "description": ep.Description}); err != nil {
+					return err
+				}
+			}
+			if !more || len(eps) == 0 {
+				return nil
+			}
+			page.StartingAfter = eps[len(eps)-1].ID
+		}
+	case "enable", "disable":
+		if *endpointID == "" {
+			return errors.New("webhooks endpoints: --endpoint is required")
+		}
+		enabled := action == "enable"
+		ep, err := svc.Update(ctx, sc, d, *endpointID, notify.EndpointUpdate{Enabled: &enabled})
+		if err != nil {
+			return fail(err)
+		}
+		return out.Encode(map[string]any{"id": ep.ID, "enabled": ep.Enabled})
+	case "delete":
+		if *endpointID == "" {
+			return errors.New("webhooks endpoints: --endpoint is required")
+		}
+		ep, err := svc.Delete(ctx, sc, d, *endpointID)
+		if err != nil {
+			return fail(err)
+		}
+		return out.Encode(map[string]any{"id": ep.ID, "deleted": true})
+	}
+	return fmt.Errorf("webhooks endpoints: unknown action %q (create, list, enable, disable, delete)", action)
 }
