@@ -38,6 +38,13 @@ func Record(ctx context.Context, tx store.Tx, s tender.Scope, typ string, obj an
 	if err != nil {
 		return err
 	}
+	if pm, ok := obj.(*tender.PaymentMethod); ok {
+		// The processor token can charge the card: it stays in the
+		// payment_methods row and never enters the event log or a webhook.
+		cp := *pm
+		cp.ProcessorToken = ""
+		obj = &cp
+	}
 	snap, err := json.Marshal(obj)
 	if err != nil {
 		return err

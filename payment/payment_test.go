@@ -112,6 +112,27 @@ func TestEvents_RecordedWithEachChange(t *testing.T) {
 	}
 }
 
+func TestEvents_NoProcessorToken(t *testing.T) {
+	b := setup(t)
+	pm := b.card(t, "4242424242424242")
+	if pm.ProcessorToken == "" {
+		t.Fatal("the payment method has no processor token to leak")
+	}
+	var evs []*tender.Event
+	if err := b.st.Read(b.ctx, func(tx store.Tx) (err error) {
+		evs, _, err = tx.ListEvents(b.ctx, b.sc, tender.Page{Limit: 10}, nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].Type != tender.EventPaymentMethodCreated {
+		t.Fatalf("events: %+v", evs)
+	}
+	if strings.Contains(string(evs[0].Object), pm.ProcessorToken) {
+		t.Fatalf("the event snapshot holds the processor token: %s", evs[0].Object)
+	}
+}
+
 func TestEvents_DeclineAndBank(t *testing.T) {
 	b := setup(t)
 	declined := b.card(t, "4000000000000002")
