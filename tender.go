@@ -47,17 +47,24 @@ type Account struct {
 const (
 	CredentialForwardPrivate = "forward_private"
 	CredentialForwardPublic  = "forward_public"
+	// HighLevel bearer tokens: a location (sub-account) token acts for its
+	// own account; a company token for any account of its organization.
+	CredentialHighLevelLocation = "highlevel_location"
+	CredentialHighLevelCompany  = "highlevel_company"
 )
 
 // Credential is an API key. Only its SHA-256 hash is stored; the key itself
 // is shown once when it is made.
 type Credential struct {
-	ID        string    `json:"id"`
-	AccountID string    `json:"account_id"`
-	Mode      Mode      `json:"mode"`
-	Kind      string    `json:"kind"`
-	Hash      string    `json:"-"`
-	Hint      string    `json:"hint"` // the key's prefix and last four characters, for display
+	ID        string `json:"id"`
+	AccountID string `json:"account_id"`
+	Mode      Mode   `json:"mode"`
+	Kind      string `json:"kind"`
+	Hash      string `json:"-"`
+	Hint      string `json:"hint"` // the key's prefix and last four characters, for display
+	// Scopes are the OAuth scopes a HighLevel token holds (empty for
+	// Forward keys, whose kind decides what they may do).
+	Scopes    []string  `json:"scopes,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -69,6 +76,18 @@ type Scope struct {
 	Mode           Mode
 	CredentialID   string
 	CredentialKind string
+	// Scopes are the credential's OAuth scopes (HighLevel tokens only).
+	Scopes []string
+}
+
+// HasScope reports whether the scope's credential holds the OAuth scope name.
+func (s Scope) HasScope(name string) bool {
+	for _, x := range s.Scopes {
+		if x == name {
+			return true
+		}
+	}
+	return false
 }
 
 // BillingDetails is who pays and where.

@@ -56,6 +56,9 @@ type Bootstrap struct {
 		Test Keys `json:"test"`
 		Live Keys `json:"live"`
 	} `json:"forward"`
+	// HighLevel is the account's location token holding every scope of
+	// HighLevelScopes.
+	HighLevel HighLevelCredentials `json:"highlevel"`
 }
 
 // CreateOrganization creates an organization with one account and a
@@ -77,7 +80,11 @@ func (s *Service) CreateOrganization(ctx context.Context, name string) (*Bootstr
 		if b.Forward.Test, err = createForwardKeys(ctx, tx, acct.ID, tender.ModeTest); err != nil {
 			return err
 		}
-		b.Forward.Live, err = createForwardKeys(ctx, tx, acct.ID, tender.ModeLive)
+		if b.Forward.Live, err = createForwardKeys(ctx, tx, acct.ID, tender.ModeLive); err != nil {
+			return err
+		}
+		b.HighLevel = HighLevelCredentials{CompanyID: org.ID, LocationID: acct.ID}
+		b.HighLevel.Token, err = createHighLevelToken(ctx, tx, acct.ID, false, HighLevelScopes)
 		return err
 	})
 	if err != nil {
@@ -155,7 +162,8 @@ func (s *Service) Authenticate(ctx context.Context, key string) (tender.Scope, e
 		if err != nil {
 			return err
 		}
-		sc = tender.Scope{OrganizationID: acct.OrganizationID, AccountID: acct.ID, Mode: cred.Mode, CredentialID: cred.ID, CredentialKind: cred.Kind}
+		sc = tender.Scope{OrganizationID: acct.OrganizationID, AccountID: acct.ID, Mode: cred.Mode, CredentialID: cred.ID,
+			CredentialKind: cred.Kind, Scopes: cred.Scopes}
 		return nil
 	})
 	if tender.ErrorCode(err) == tender.ENOTFOUND {

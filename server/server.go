@@ -22,6 +22,7 @@ import (
 	"github.com/tenderpay/tender/account"
 	"github.com/tenderpay/tender/api"
 	"github.com/tenderpay/tender/api/forward"
+	"github.com/tenderpay/tender/api/highlevel"
 	"github.com/tenderpay/tender/job"
 	"github.com/tenderpay/tender/notify"
 	"github.com/tenderpay/tender/payment"
@@ -55,6 +56,10 @@ type Config struct {
 	WebhookConcurrency int `json:"webhook_concurrency"`
 	// WebhookTimeout bounds each delivery attempt.
 	WebhookTimeout time.Duration `json:"webhook_timeout"`
+	// HighLevelRateLimit is HighLevel's per-token-and-location rate limit;
+	// HighLevelRateLimitOff turns it off.
+	HighLevelRateLimit    highlevel.RateLimit `json:"highlevel_rate_limit"`
+	HighLevelRateLimitOff bool                `json:"highlevel_rate_limit_off"`
 }
 
 // DefaultConfig returns the defaults: 127.0.0.1:8080 on ./tender.db.
@@ -63,7 +68,7 @@ func DefaultConfig() Config {
 		Addr: "127.0.0.1:8080", DB: "sqlite:./tender.db", LogLevel: "info", MaxBodyBytes: 1 << 20,
 		SimBankDelay: 30 * time.Second, IdempotencyTTL: time.Hour, JobInterval: 250 * time.Millisecond,
 		ShutdownTimeout: 15 * time.Second, Synchronous: "full", PostgresConns: 16,
-		WebhookConcurrency: 32, WebhookTimeout: 10 * time.Second,
+		WebhookConcurrency: 32, WebhookTimeout: 10 * time.Second, HighLevelRateLimit: highlevel.DefaultRateLimit,
 	}
 }
 
@@ -77,6 +82,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
+	}
+	if rl := c.HighLevelRateLimit; !c.HighLevelRateLimitOff && (rl.Burst < 1 || rl.Interval <= 0 || rl.Daily < 1) {
+		return fmt.Errorf("the HighLevel rate limit needs a burst ≥ 1 per positive interval and a daily limit ≥ 1")
 	}
 	return nil
 }
@@ -166,6 +174,9 @@ type Server struct {
 	Webhooks *webhook.Engine
 	Metrics  *api.Metrics
 	Handler  http.Handler
+	// HighLevel is the HighLevel dialect's handler; its services are set
+	// here too.
+	HighLevel *highlevel.Handler
 
 	http     *http.Server
 	ln       net.Listener
@@ -226,6 +237,11 @@ func New(ctx context.Context, c Config, logOut io.Writer) (*Server, error) {
 	fwd := &forward.Handler{Payments: s.Payments, Accounts: s.Accounts, Idem: forward.NewIdempotency(st, c.IdempotencyTTL), Log: s.Log,
 		Notify: s.Notify, Webhooks: s.Webhooks}
 	fwd.Register(mux)
+	s.HighLevel = &highlevel.Handler{Accounts: s.Accounts, Store: st, Log: s.Log}
+	if !c.HighLevelRateLimitOff {
+		s.HighLevel.Limiter = highlevel.NewLimiter(c.HighLevelRateLimit)
+	}
+	s.HighLevel.Register(mux)
 	mw := &api.Middleware{Log: s.Log, Metrics: s.Metrics, MaxBodyBytes: c.MaxBodyBytes, Dialect: Dialect}
 	s.Handler = mw.Wrap(mux)
 	return s, nil
@@ -236,6 +252,8 @@ func Dialect(path string) string {
 	switch {
 	case path == "/healthz" || path == "/metrics":
 		return "ops"
+	case highlevel.IsPath(path):
+		return "highlevel"
 	default:
 		return "forward"
 	}

@@ -43,6 +43,7 @@ commands:
   migrate   apply database migrations
   bench     drive a local server with load and report throughput and latency
   webhooks  redeliver events and print an endpoint's delivery log
+  tokens    mint HighLevel bearer tokens with chosen OAuth scopes
   version   print the version
 `
 
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runBench(ctx, args[1:], getenv, stdout, stderr)
 	case "webhooks":
 		err = runWebhooks(ctx, args[1:], getenv, stdout, stderr)
+	case "tokens":
+		err = runTokens(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "tender", version())
 		return 0
@@ -126,6 +129,9 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) (*server.Config, 
 	if v := getenv("TENDER_WEBHOOKS_ALLOW_PRIVATE"); v == "1" || v == "true" {
 		c.WebhooksAllowPrivate = true
 	}
+	if v := getenv("TENDER_HIGHLEVEL_RATE_LIMIT_OFF"); v == "1" || v == "true" {
+		c.HighLevelRateLimitOff = true
+	}
 	if v := getenv("TENDER_POSTGRES_CONNS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -144,6 +150,10 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) (*server.Config, 
 	fs.IntVar(&c.PostgresConns, "postgres-conns", c.PostgresConns, "PostgreSQL connection pool size (env TENDER_POSTGRES_CONNS)")
 	fs.IntVar(&c.WebhookConcurrency, "webhook-concurrency", c.WebhookConcurrency, "webhook deliveries attempted at once")
 	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", c.WebhookTimeout, "timeout of each webhook delivery attempt")
+	fs.BoolVar(&c.HighLevelRateLimitOff, "highlevel-rate-limit-off", c.HighLevelRateLimitOff, "turn off HighLevel's rate limits (env TENDER_HIGHLEVEL_RATE_LIMIT_OFF=1)")
+	fs.IntVar(&c.HighLevelRateLimit.Burst, "highlevel-rate-burst", c.HighLevelRateLimit.Burst, "HighLevel requests allowed per token and location in each burst interval")
+	fs.DurationVar(&c.HighLevelRateLimit.Interval, "highlevel-rate-interval", c.HighLevelRateLimit.Interval, "HighLevel burst interval")
+	fs.IntVar(&c.HighLevelRateLimit.Daily, "highlevel-rate-daily", c.HighLevelRateLimit.Daily, "HighLevel requests allowed per token and location per day")
 	fs.BoolVar(&c.WebhooksAllowPrivate, "webhooks-allow-private", c.WebhooksAllowPrivate, "let webhook endpoints point at loopback and private addresses, for local development (env TENDER_WEBHOOKS_ALLOW_PRIVATE=1)")
 	return &c, nil
 }
@@ -192,13 +202,19 @@ tender created a first organization. Its credentials are shown only this once:
     live private key  %s
     live public key   %s
 
+  HighLevel API (Authorization: Bearer, Version: 2021-07-28)
+    company id        %s
+    location id       %s
+    location token    %s
+
 Try it:
   curl -s %s/payment_intents \
     -H 'x-api-key: %s' -H 'x-account-id: %s' \
     -H 'content-type: application/json' -d '{"amount": 1000}'
 
 `, b.OrganizationID, b.AccountID, b.Forward.Test.PrivateKey, b.Forward.Test.PublicKey,
-		b.Forward.Live.PrivateKey, b.Forward.Live.PublicKey, url, b.Forward.Test.PrivateKey, b.AccountID)
+		b.Forward.Live.PrivateKey, b.Forward.Live.PublicKey, b.HighLevel.CompanyID, b.HighLevel.LocationID, b.HighLevel.Token,
+		url, b.Forward.Test.PrivateKey, b.AccountID)
 }
 
 func runInit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

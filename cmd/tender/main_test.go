@@ -96,6 +96,11 @@ func TestInitJSON(t *testing.T) {
 			PrivateKey string `json:"private_key"`
 			PublicKey  string `json:"public_key"`
 		} `json:"forward"`
+		HighLevel struct {
+			CompanyID  string `json:"company_id"`
+			LocationID string `json:"location_id"`
+			Token      string `json:"token"`
+		} `json:"highlevel"`
 	}
 	if err := dec.Decode(&got); err != nil {
 		t.Fatalf("stdout is not a JSON object: %v\n%s", err, out)
@@ -116,6 +121,9 @@ func TestInitJSON(t *testing.T) {
 	}
 	if len(keys) != 4 {
 		t.Fatalf("the four keys are not distinct: %s", out)
+	}
+	if hl := got.HighLevel; hl.CompanyID != got.OrganizationID || hl.LocationID != got.AccountID || !strings.HasPrefix(hl.Token, "hl_loc_") {
+		t.Fatalf("highlevel member: %+v", hl)
 	}
 
 	// A second init makes a second organization.
@@ -378,5 +386,52 @@ func TestBenchPostgres(t *testing.T) {
 	checkBench(t, out)
 	if !strings.Contains(out, "engine postgres") {
 		t.Errorf("engine not reported:\n%s", out)
+	}
+}
+
+func TestTokensCreate(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "x.db")
+	code, out, errOut := runCmd(t, "init", "--db", db, "--json")
+	if code != 0 {
+		t.Fatalf("init: exit %d: %s", code, errOut)
+	}
+	var boot struct {
+		AccountID string `json:"account_id"`
+	}
+	if err := json.Unmarshal([]byte(out), &boot); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runCmd(t, "tokens", "create", "--db", db, "--account", boot.AccountID, "--scopes", "payments/orders.readonly, products.readonly")
+	token := strings.TrimSpace(out)
+	if code != 0 || !regexp.MustCompile(`^hl_loc_[0-9A-Za-z]{40}$`).MatchString(token) {
+		t.Fatalf("tokens create: exit %d, stdout %q, stderr %s", code, out, errOut)
+	}
+	code, out, _ = runCmd(t, "tokens", "create", "--db", db, "--account", boot.AccountID, "--scopes", "products.write", "--company", "--json")
+	var co struct {
+		Token  string   `json:"token"`
+		Scopes []string `json:"scopes"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &co) != nil || !strings.HasPrefix(co.Token, "hl_co_") || len(co.Scopes) != 1 {
+		t.Fatalf("tokens create --company --json: exit %d, %s", code, out)
+	}
+	for _, bad := range [][]string{
+		{"tokens", "create", "--db", db, "--account", boot.AccountID, "--scopes", "payments/everything"},
+		{"tokens", "create", "--db", db, "--account", boot.AccountID},
+		{"tokens", "create", "--db", db, "--scopes", "products.write"},
+		{"tokens", "create", "--db", db, "--account", "acct_nope", "--scopes", "products.write"},
+		{"tokens"},
+	} {
+		if code, out, errOut := runCmd(t, bad...); code == 0 || out != "" || errOut == "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", bad, code, out, errOut)
+		}
+	}
+	// The database holds the tokens' hashes only.
+	raw, err := os.ReadFile(strings.TrimPrefix(db, "sqlite:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wal, _ := os.ReadFile(strings.TrimPrefix(db, "sqlite:") + "-wal")
+	if bytes.Contains(raw, []byte(token)) || bytes.Contains(wal, []byte(token)) || bytes.Contains(raw, []byte(co.Token)) || bytes.Contains(wal, []byte(co.Token)) {
+		t.Fatal("a token is stored in clear")
 	}
 }

@@ -124,6 +124,9 @@ func Start(t testing.TB, opts Options) *Server {
 	c.ShutdownTimeout = 5 * time.Second
 	c.LogLevel = "warn"
 	c.WebhooksAllowPrivate = true // test receivers listen on 127.0.0.1
+	// Tests send many HighLevel requests with one token; the limit itself
+	// is tested with a small burst (api/highlevel, reliability).
+	c.HighLevelRateLimit.Burst = 100_000
 	if opts.Config != nil {
 		opts.Config(&c)
 	}
@@ -212,6 +215,12 @@ func (s *Server) Do(t testing.TB, method, path string, body any, headers map[str
 	if err != nil {
 		t.Fatal(err)
 	}
+	out := &Response{Request: req, Status: resp.StatusCode, Header: resp.Header, Body: b}
+	if s.validate && server.Dialect(req.URL.Path) == "highlevel" && resp.StatusCode != http.StatusNotFound &&
+		!strings.HasPrefix(req.URL.Path, "/.well-known/") && req.URL.Path != "/openapi/highlevel.json" {
+		s.checkHighLevel(t, out)
+		return out
+	}
 	if s.validate && server.Dialect(req.URL.Path) == "forward" && resp.StatusCode != http.StatusNotFound ||
 		s.validate && strings.HasPrefix(string(b), "{\"type\"") {
 		v, err := forwardValidator()
@@ -222,7 +231,7 @@ func (s *Server) Do(t testing.TB, method, path string, body any, headers map[str
 			v.Check(t, req, resp.StatusCode, resp.Header, b)
 		}
 	}
-	return &Response{Request: req, Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return out
 }
 
 // Forward sends a request with the test private key and the account header.

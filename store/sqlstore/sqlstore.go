@@ -259,24 +259,27 @@ func (t *Tx) FindAccountByID(ctx context.Context, id string) (*tender.Account, e
 
 // CreateCredential inserts c.
 func (t *Tx) CreateCredential(ctx context.Context, c *tender.Credential) error {
-	_, err := t.exec(ctx, `INSERT INTO credentials (id, account_id, mode, kind, hash, hint, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		c.ID, c.AccountID, string(c.Mode), c.Kind, c.Hash, c.Hint, micros(c.CreatedAt))
+	_, err := t.exec(ctx, `INSERT INTO credentials (id, account_id, mode, kind, hash, hint, created_at, scopes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		c.ID, c.AccountID, string(c.Mode), c.Kind, c.Hash, c.Hint, micros(c.CreatedAt), strings.Join(c.Scopes, " "))
 	return err
 }
 
 // FindCredentialByHash returns the unrevoked credential whose key hashes to hash.
 func (t *Tx) FindCredentialByHash(ctx context.Context, hash string) (*tender.Credential, error) {
 	var c tender.Credential
-	var mode string
+	var mode, scopes string
 	var created int64
-	err := t.q.QueryRowContext(ctx, `SELECT id, account_id, mode, kind, hash, hint, created_at FROM credentials WHERE hash = $1 AND revoked_at IS NULL`, hash).
-		Scan(&c.ID, &c.AccountID, &mode, &c.Kind, &c.Hash, &c.Hint, &created)
+	err := t.q.QueryRowContext(ctx, `SELECT id, account_id, mode, kind, hash, hint, created_at, scopes FROM credentials WHERE hash = $1 AND revoked_at IS NULL`, hash).
+		Scan(&c.ID, &c.AccountID, &mode, &c.Kind, &c.Hash, &c.Hint, &created, &scopes)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, tender.Errorf(tender.ENOTFOUND, "credential not found")
 	} else if err != nil {
 		return nil, err
 	}
 	c.Mode = tender.Mode(mode)
+	if scopes != "" {
+		c.Scopes = strings.Fields(scopes)
+	}
 	c.CreatedAt = time.UnixMicro(created).UTC()
 	return &c, nil
 }

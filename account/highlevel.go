@@ -1,0 +1,94 @@
+package account
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/store"
+)
+
+// HighLevelScopes are the OAuth scopes tender's HighLevel dialect knows:
+// every payments and products scope of HighLevel's Payments and Products
+// APIs. The first organization's location token holds all of them.
+var HighLevelScopes = []string{
+	"payments/orders.readonly",
+	"payments/orders.write",
+	"payments/orders.collectPayment",
+	"payments/transactions.readonly",
+	"payments/subscriptions.readonly",
+	"payments/integration.readonly",
+	"payments/integration.write",
+	"payments/coupons.readonly",
+	"payments/coupons.write",
+	"payments/custom-provider.readonly",
+	"payments/custom-provider.write",
+	"products.readonly",
+	"products.write",
+	"products/prices.readonly",
+	"products/prices.write",
+}
+
+// HighLevelCredentials are the HighLevel ids and token of an account, the
+// token in clear, shown once. The company is the organization and the
+// location the account.
+type HighLevelCredentials struct {
+	CompanyID  string `json:"company_id"`
+	LocationID string `json:"location_id"`
+	Token      string `json:"token"`
+}
+
+// Token prefixes: a location (sub-account) token and a company token.
+const (
+	highLevelLocationPrefix = "hl_loc_"
+	highLevelCompanyPrefix  = "hl_co_"
+)
+
+// CheckHighLevelScopes returns EINVALID naming the first unknown scope.
+func CheckHighLevelScopes(scopes []string) error {
+	if len(scopes) == 0 {
+		return tender.FieldError("scopes", "at least one scope is required")
+	}
+	for _, sc := range scopes {
+		if !slices.Contains(HighLevelScopes, sc) {
+			return tender.FieldError("scopes", "unknown scope "+sc+"; known: "+strings.Join(HighLevelScopes, ", "))
+		}
+	}
+	return nil
+}
+
+// CreateHighLevelToken mints a HighLevel bearer token for an account: a
+// location token, or with company a company token that may act for every
+// account of the account's organization. The token is returned in clear
+// once and stored hashed.
+func (s *Service) CreateHighLevelToken(ctx context.Context, accountID string, company bool, scopes []string) (string, error) {
+	if err := CheckHighLevelScopes(scopes); err != nil {
+		return "", err
+	}
+	var token string
+	err := s.Store.Write(ctx, func(tx store.Tx) error {
+		if _, err := tx.FindAccountByID(ctx, accountID); err != nil {
+			return err
+		}
+		var err error
+		token, err = createHighLevelToken(ctx, tx, accountID, company, scopes)
+		return err
+	})
+	return token, err
+}
+
+func createHighLevelToken(ctx context.Context, tx store.Tx, accountID string, company bool, scopes []string) (string, error) {
+	prefix, kind := highLevelLocationPrefix, tender.CredentialHighLevelLocation
+	if company {
+		prefix, kind = highLevelCompanyPrefix, tender.CredentialHighLevelCompany
+	}
+	token := prefix + tender.RandomString(40)
+	now := tx.Now()
+	// A HighLevel token sees both modes of its location; the credential's
+	// mode column records live, and the dialect chooses the mode per object.
+	err := tx.CreateCredential(ctx, &tender.Credential{ID: tender.NewID(tender.PrefixCredential, now), AccountID: accountID,
+		Mode: tender.ModeLive, Kind: kind, Hash: HashKey(token), Hint: token[:len(prefix)] + "…" + token[len(token)-4:],
+		Scopes: slices.Clone(scopes), CreatedAt: now})
+	return token, err
+}
