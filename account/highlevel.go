@@ -11,7 +11,8 @@ import (
 
 // HighLevelScopes are the OAuth scopes tender's HighLevel dialect knows:
 // every payments and products scope of HighLevel's Payments and Products
-// APIs. The first organization's location token holds all of them.
+// APIs, and tender's own for webhook endpoints. The first organization's
+// location token holds all of them.
 var HighLevelScopes = []string{
 	"payments/orders.readonly",
 	"payments/orders.write",
@@ -28,6 +29,9 @@ var HighLevelScopes = []string{
 	"products.write",
 	"products/prices.readonly",
 	"products/prices.write",
+	// tender's own, for its webhook endpoint extension.
+	"tender/webhooks.readonly",
+	"tender/webhooks.write",
 }
 
 // HighLevelCredentials are the HighLevel ids and token of an account, the

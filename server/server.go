@@ -217,6 +217,8 @@ func New(ctx context.Context, c Config, logOut io.Writer) (*Server, error) {
 		Concurrency: c.WebhookConcurrency, Timeout: c.WebhookTimeout, StopGrace: c.ShutdownTimeout / 2,
 		Metrics: webhook.Metrics{Attempt: s.Metrics.WebhookAttempt, FirstAttempt: s.Metrics.WebhookLag}})
 	s.Webhooks.Register(forward.NewWebhookDialect(st, s.Payments.ClientSecret))
+	hlWebhooks := &highlevel.WebhookDialect{Keys: &highlevel.KeySource{Store: st, Master: secret}}
+	s.Webhooks.Register(hlWebhooks)
 	if n, ok := st.(store.CommitNotifier); ok {
 		n.OnCommit(s.Webhooks.Wake)
 	}
@@ -237,7 +239,8 @@ func New(ctx context.Context, c Config, logOut io.Writer) (*Server, error) {
 	fwd := &forward.Handler{Payments: s.Payments, Accounts: s.Accounts, Idem: forward.NewIdempotency(st, c.IdempotencyTTL), Log: s.Log,
 		Notify: s.Notify, Webhooks: s.Webhooks}
 	fwd.Register(mux)
-	s.HighLevel = &highlevel.Handler{Accounts: s.Accounts, Store: st, Log: s.Log}
+	s.HighLevel = &highlevel.Handler{Accounts: s.Accounts, Store: st, Log: s.Log, Notify: s.Notify, Webhook: hlWebhooks,
+		PublicKeys: hlWebhooks.Keys.PublicKey}
 	if !c.HighLevelRateLimitOff {
 		s.HighLevel.Limiter = highlevel.NewLimiter(c.HighLevelRateLimit)
 	}

@@ -56,6 +56,8 @@ type Tx interface {
 	// Now is the time fixed for the whole transaction.
 	Now() time.Time
 
+	InstallationTx
+
 	CountOrganizations(ctx context.Context) (int, error)
 	CreateOrganization(ctx context.Context, o *tender.Organization) error
 	CreateAccount(ctx context.Context, a *tender.Account) error

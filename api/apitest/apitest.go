@@ -72,7 +72,7 @@ func newValidator(doc *openapi3.T, opts ...openapi3.ValidationOption) (*Validato
 			op.Servers = nil
 		}
 	}
-	router, err := legacy.NewRouter(doc)
+	router, err := legacy.NewRouter(doc, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("build router: %w", err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/tenderpay/tender"
 	"github.com/tenderpay/tender/account"
 	"github.com/tenderpay/tender/api"
+	"github.com/tenderpay/tender/notify"
 	"github.com/tenderpay/tender/store"
 )
 
@@ -38,6 +39,10 @@ type Handler struct {
 	// PublicKeys serves the webhook signing keys' public halves, by file
 	// name under /.well-known/tender/; nil serves none.
 	PublicKeys func(name string) ([]byte, bool)
+	// Notify and Webhook serve the webhook endpoint extension; nil answers
+	// those routes 501.
+	Notify  *notify.Service
+	Webhook *WebhookDialect
 }
 
 // endpoint serves one route for an authenticated token.
@@ -63,6 +68,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("/payments/coupon/", notFound)
 	mux.HandleFunc("/payments/custom-provider/", notFound)
 	mux.HandleFunc("/payments/integrations/", notFound)
+	mux.HandleFunc("/payments/webhook-endpoints/", notFound)
 	mux.HandleFunc("/products/", notFound)
 }
 
@@ -75,7 +81,7 @@ var routeGroups []func(h *Handler, mux *http.ServeMux)
 // server's metrics and error envelopes).
 func IsPath(path string) bool {
 	for _, p := range []string{"/payments/orders", "/payments/transactions", "/payments/subscriptions", "/payments/coupon",
-		"/payments/custom-provider", "/payments/integrations", "/products"} {
+		"/payments/custom-provider", "/payments/integrations", "/payments/webhook-endpoints", "/products"} {
 		if path == p || strings.HasPrefix(path, p+"/") {
 			return true
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tenderpay/tender"
 	"github.com/tenderpay/tender/api/forward"
+	"github.com/tenderpay/tender/api/highlevel"
 	"github.com/tenderpay/tender/notify"
 	"github.com/tenderpay/tender/server"
 	"github.com/tenderpay/tender/store"
@@ -21,9 +22,9 @@ import (
 const webhooksUsage = `usage:
   tender webhooks [--db URL] redeliver  --account ID --mode test|live (--event ID | --failed-since RFC3339)
   tender webhooks [--db URL] deliveries --account ID --mode test|live --endpoint ID [--limit N]
-  tender webhooks [--db URL] endpoints  --account ID --mode test|live create --url URL --events a,b|* [--description D]
-  tender webhooks [--db URL] endpoints  --account ID --mode test|live list
-  tender webhooks [--db URL] endpoints  --account ID --mode test|live enable|disable|delete --endpoint ID
+  tender webhooks [--db URL] endpoints  --account ID --mode test|live [--dialect forward|highlevel] create --url URL --events a,b|* [--description D]
+  tender webhooks [--db URL] endpoints  --account ID --mode test|live [--dialect forward|highlevel] list
+  tender webhooks [--db URL] endpoints  --account ID --mode test|live [--dialect forward|highlevel] enable|disable|delete --endpoint ID
 
 redeliver queues deliveries again; a running server sends them on its next poll.
 deliveries prints an endpoint's deliveries, newest first, one JSON object a line,
@@ -98,6 +99,7 @@ func runWebhooks(ctx context.Context, args []string, getenv func(string) string,
 
 	e := webhook.New(st, nil, webhook.Options{})
 	e.Register(forward.NewWebhookDialect(st, nil))
+	e.Register(&highlevel.WebhookDialect{})
 	var n int
 	switch {
 	case (*eventID == "") == (*failedSince == ""):
@@ -177,8 +179,12 @@ func printDeliveries(ctx context.Context, st store.Store, sc tender.Scope, endpo
 // rules (notify), from the command line. A new endpoint's secret is printed
 // once.
 func runEndpoints(ctx context.Context, c *server.Config, fs *flag.FlagSet, accountID, mode *string, args []string, stdout io.Writer) error {
+	dialect := fs.String("dialect", "forward", "the endpoint's dialect: forward or highlevel")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *dialect != forward.DialectName && *dialect != highlevel.DialectName {
+		return fmt.Errorf("webhooks endpoints: --dialect must be forward or highlevel, not %q", *dialect)
 	}
 	if *accountID == "" || !tender.Mode(*mode).Valid() || fs.NArg() == 0 {
 		return errors.New("webhooks endpoints: --account, --mode test|live and an action (create, list, enable, disable, delete) are required")
@@ -187,7 +193,7 @@ func runEndpoints(ctx context.Context, c *server.Config, fs *flag.FlagSet, accou
 	afs := flag.NewFlagSet("webhooks endpoints "+action, flag.ContinueOnError)
 	afs.SetOutput(fs.Output())
 	url := afs.String("url", "", "the endpoint's URL (create)")
-	events := afs.String("events", "*", "comma-separated Forward event names, or * (create)")
+	events := afs.String("events", "*", "comma-separated event names of the dialect, or * (create)")
 	description := afs.String("description", "", "a description (create)")
 	endpointID := afs.String("endpoint", "", "the endpoint's id (enable, disable, delete)")
 	if err := afs.Parse(rest); err != nil {
@@ -217,7 +223,10 @@ func runEndpoints(ctx context.Context, c *server.Config, fs *flag.FlagSet, accou
 	}); err != nil {
 		return fmt.Errorf("webhooks endpoints: %s", tender.ErrorMessage(err))
 	}
-	d := forward.NewWebhookDialect(st, nil)
+	var d notify.Dialect = forward.NewWebhookDialect(st, nil)
+	if *dialect == highlevel.DialectName {
+		d = &highlevel.WebhookDialect{Keys: &highlevel.KeySource{Store: st, Master: secret}}
+	}
 	out := json.NewEncoder(stdout)
 	fail := func(err error) error {
 		if tender.ErrorCode(err) != tender.EINTERNAL {

@@ -66,3 +66,47 @@ func TestWebhooksEndpointsCLI(t *testing.T) {
 		t.Fatalf("an unknown event name: %d %s", code, got)
 	}
 }
+
+// TestWebhooksEndpointsCLIHighLevel keeps HighLevel endpoints apart from
+// Forward ones: each dialect lists only its own.
+func TestWebhooksEndpointsCLIHighLevel(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "t.db")
+	env := func(string) string { return "" }
+	ctx := context.Background()
+	var out, errOut bytes.Buffer
+	if code := run(ctx, []string{"init", "--db", db, "--json"}, env, &out, &errOut); code != 0 {
+		t.Fatalf("init: %d %s", code, errOut.String())
+	}
+	var boot struct {
+		AccountID string `json:"account_id"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &boot); err != nil {
+		t.Fatal(err)
+	}
+	cli := func(dialect string, args ...string) (string, int) {
+		out.Reset()
+		errOut.Reset()
+		full := append([]string{"webhooks", "--db", db, "endpoints", "--account", boot.AccountID, "--mode", "live", "--dialect", dialect}, args...)
+		code := run(ctx, full, env, &out, &errOut)
+		return out.String() + errOut.String(), code
+	}
+	got, code := cli("highlevel", "create", "--url", "https://hooks.example.com/hl")
+	if code != 0 || strings.Contains(got, "whsec_") {
+		t.Fatalf("create: %d %s", code, got)
+	}
+	var ep struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(got), &ep); err != nil || ep.ID == "" {
+		t.Fatalf("create output: %v %s", err, got)
+	}
+	if got, code := cli("highlevel", "list"); code != 0 || !strings.Contains(got, ep.ID) {
+		t.Fatalf("highlevel list: %d %s", code, got)
+	}
+	if got, code := cli("forward", "list"); code != 0 || strings.Contains(got, ep.ID) {
+		t.Fatalf("forward list shows a highlevel endpoint: %d %s", code, got)
+	}
+	if got, code := cli("forhopp", "list"); code == 0 || !strings.Contains(got, "--dialect") {
+		t.Fatalf("unknown dialect: %d %s", code, got)
+	}
+}

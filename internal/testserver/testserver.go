@@ -60,7 +60,7 @@ type Options struct {
 type Server struct {
 	*server.Server
 	URL       string
-	Boot      *account.Bootstrap
+	Boot      *account.Bootstrap // empty when the database had an organization already
 	Key       string // test-mode private Forward key
 	PubKey    string // test-mode public Forward key
 	AccountID string
@@ -148,8 +148,15 @@ func Start(t testing.TB, opts Options) *Server {
 		t.Fatalf("start: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return &Server{Server: s, URL: s.URL(), Boot: boot, Key: boot.Forward.Test.PrivateKey, PubKey: boot.Forward.Test.PublicKey,
-		AccountID: boot.AccountID, Client: &http.Client{Timeout: 30 * time.Second}, validate: !opts.NoValidate}
+	ts := &Server{Server: s, URL: s.URL(), Boot: boot, Client: &http.Client{Timeout: 30 * time.Second}, validate: !opts.NoValidate}
+	if boot == nil {
+		// A database that already has an organization (a restart):
+		// the caller kept the first start's credentials.
+		ts.Boot = &account.Bootstrap{}
+		return ts
+	}
+	ts.Key, ts.PubKey, ts.AccountID = boot.Forward.Test.PrivateKey, boot.Forward.Test.PublicKey, boot.AccountID
+	return ts
 }
 
 // Response is a finished HTTP exchange.
