@@ -177,4 +177,3 @@ func (s *Server) HighLevel(t testing.TB, method, path string, body any) *Respons
 	t.Helper()
 	return s.HighLevelAs(t, s.Boot.HighLevel.Token, method, path, body)
 }
-

@@ -61,8 +61,8 @@ type Server struct {
 	*server.Server
 	URL       string
 	Boot      *account.Bootstrap // empty when the database had an organization already
-	Key       string // test-mode private Forward key
-	PubKey    string // test-mode public Forward key
+	Key       string             // test-mode private Forward key
+	PubKey    string             // test-mode public Forward key
 	AccountID string
 	Client    *http.Client
 
