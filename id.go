@@ -25,6 +25,10 @@ const (
 	PrefixEndpoint       = "we_"
 	PrefixDelivery       = "wd_"
 	PrefixAttempt        = "wda_"
+	PrefixProduct        = "prod_"
+	PrefixPrice          = "price_"
+	PrefixCoupon         = "cpn_"
+	PrefixRedemption     = "cpnr_"
 )
 
 // crockford is the lower-case Crockford base32 alphabet. Its characters are

@@ -23,6 +23,7 @@ import (
 	"github.com/tenderpay/tender/api"
 	"github.com/tenderpay/tender/api/forward"
 	"github.com/tenderpay/tender/api/highlevel"
+	"github.com/tenderpay/tender/catalog"
 	"github.com/tenderpay/tender/job"
 	"github.com/tenderpay/tender/notify"
 	"github.com/tenderpay/tender/payment"
@@ -241,6 +242,7 @@ func New(ctx context.Context, c Config, logOut io.Writer) (*Server, error) {
 	fwd.Register(mux)
 	s.HighLevel = &highlevel.Handler{Accounts: s.Accounts, Store: st, Log: s.Log, Notify: s.Notify, Webhook: hlWebhooks,
 		PublicKeys: hlWebhooks.Keys.PublicKey}
+	s.HighLevel.Catalog = catalog.New(st)
 	if !c.HighLevelRateLimitOff {
 		s.HighLevel.Limiter = highlevel.NewLimiter(c.HighLevelRateLimit)
 	}

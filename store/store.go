@@ -57,6 +57,7 @@ type Tx interface {
 	Now() time.Time
 
 	InstallationTx
+	CatalogTx
 
 	CountOrganizations(ctx context.Context) (int, error)
 	CreateOrganization(ctx context.Context, o *tender.Organization) error

@@ -21,6 +21,7 @@ import (
 	"github.com/tenderpay/tender"
 	"github.com/tenderpay/tender/account"
 	"github.com/tenderpay/tender/api"
+	"github.com/tenderpay/tender/catalog"
 	"github.com/tenderpay/tender/notify"
 	"github.com/tenderpay/tender/store"
 )
@@ -43,6 +44,7 @@ type Handler struct {
 	// those routes 501.
 	Notify  *notify.Service
 	Webhook *WebhookDialect
+	Catalog *catalog.Service
 }
 
 // endpoint serves one route for an authenticated token.
