@@ -29,6 +29,10 @@ const (
 	PrefixPrice          = "price_"
 	PrefixCoupon         = "cpn_"
 	PrefixRedemption     = "cpnr_"
+	// Ledger.
+	PrefixLedgerTransaction = "txn_"
+	PrefixAdjustment        = "adj_"
+	PrefixProcessingPlan    = "partppl_"
 )
 
 // crockford is the lower-case Crockford base32 alphabet. Its characters are

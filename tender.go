@@ -241,11 +241,15 @@ const (
 
 // Payment is one attempt to pay a payment intent with a payment method.
 type Payment struct {
-	ID               string          `json:"id"`
-	AccountID        string          `json:"account_id"`
-	Mode             Mode            `json:"mode"`
-	PaymentIntentID  string          `json:"payment_intent_id"`
-	PaymentMethodID  string          `json:"payment_method_id"`
+	ID              string `json:"id"`
+	AccountID       string `json:"account_id"`
+	Mode            Mode   `json:"mode"`
+	PaymentIntentID string `json:"payment_intent_id"`
+	PaymentMethodID string `json:"payment_method_id"`
+	// MethodType and CardBrand copy the payment method's type and a card's
+	// brand, on which the processing fee depends.
+	MethodType       string          `json:"method_type,omitempty"`
+	CardBrand        string          `json:"card_brand,omitempty"`
 	Status           string          `json:"status"`
 	Amount           int64           `json:"amount"`
 	Currency         Currency        `json:"currency"`

@@ -11,6 +11,7 @@ package job
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -21,8 +22,16 @@ import (
 	"github.com/tenderpay/tender/store"
 )
 
-// Handler runs one job. A nil error completes it; any other error retries it.
+// Handler runs one job. A nil error completes it; Again completes it and
+// runs it again later (a recurring job); any other error retries it.
 type Handler func(ctx context.Context, j *tender.Job) error
+
+// Again is what a recurring job's handler returns: the run succeeded, and
+// the job runs again at At, its attempts counted from zero.
+type Again struct{ At time.Time }
+
+// Error implements error, so that a handler can return Again.
+func (a Again) Error() string { return "run again at " + a.At.Format(time.RFC3339) }
 
 // Metrics receives job outcomes; nil fields are skipped.
 type Metrics struct {
@@ -179,8 +188,14 @@ func (w *Worker) run(ctx context.Context, j *tender.Job) {
 		err = safeRun(ctx, h, j)
 	}
 	outcome := "done"
+	var again Again
+	if errors.As(err, &again) {
+		outcome, err = "again", nil
+	}
 	werr := w.Store.Write(context.WithoutCancel(ctx), func(tx store.Tx) error {
 		switch {
+		case outcome == "again":
+			return tx.RescheduleJob(ctx, j.ID, again.At)
 		case err == nil:
 			return tx.CompleteJob(ctx, j.ID)
 		case j.Attempts >= j.MaxAttempts:

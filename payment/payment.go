@@ -10,6 +10,14 @@
 // transaction that re-checks the intent's state. If that check fails, an
 // authorization just made is voided again.
 //
+// # Ledger
+//
+// Every command that moves money posts its ledger transaction (package
+// ledger) in the store transaction of its state change: a capture (card, a
+// bank payment when it settles, or an external payment) posts a payment
+// with the fee of the account's processing plan, a refund posts a refund.
+// Settlement later marks payments, their intents and refunds settled.
+//
 // # Errors
 //
 // Methods return EINVALID naming the field for bad parameters, ENOTFOUND for
@@ -31,6 +39,7 @@ import (
 
 	"github.com/tenderpay/tender"
 	"github.com/tenderpay/tender/event"
+	"github.com/tenderpay/tender/ledger"
 	"github.com/tenderpay/tender/processor"
 	"github.com/tenderpay/tender/store"
 )
@@ -50,11 +59,60 @@ type Service struct {
 	Processor processor.Processor
 	// FingerprintKey keys the HMAC that fingerprints card and account numbers.
 	FingerprintKey []byte
+	// Ledger posts the money movements of payments and settles them.
+	Ledger *ledger.Service
 }
 
-// New returns a Service.
+// New returns a Service with its ledger, whose settlement takes intents'
+// claims and marks payments, intents and refunds settled.
 func New(s store.Store, p processor.Processor, fingerprintKey []byte) *Service {
-	return &Service{Store: s, Processor: p, FingerprintKey: fingerprintKey}
+	svc := &Service{Store: s, Processor: p, FingerprintKey: fingerprintKey, Ledger: ledger.New(s)}
+	svc.Ledger.Lock = func(ctx context.Context, intentID string) (func(), error) {
+		return s.Claim(ctx, "intent:"+intentID, claimTTL)
+	}
+	svc.Ledger.OnSettle = svc.markSettled
+	return svc
+}
+
+// markSettled records on a payment, its intent, or a refund that its
+// ledger transaction settled at at. It is the ledger's OnSettle hook and
+// runs under the intent's claim.
+func (s *Service) markSettled(ctx context.Context, tx store.Tx, t *tender.LedgerTransaction, at time.Time) error {
+	sc := tender.Scope{AccountID: t.AccountID, Mode: t.Mode}
+	switch t.Kind {
+	case ledger.KindPayment, ledger.KindExternalPayment:
+		pay, err := tx.FindPaymentByID(ctx, sc, t.SourceID)
+		if err != nil {
+			return err
+		}
+		pay.SettlementStatus, pay.SettledAt, pay.UpdatedAt = tender.Settled, &at, at
+		if err := tx.UpdatePayment(ctx, pay); err != nil {
+			return err
+		}
+		pi, err := tx.FindPaymentIntentByID(ctx, sc, pay.PaymentIntentID)
+		if err != nil {
+			return err
+		}
+		pi.SettlementStatus, pi.SettledAt, pi.UpdatedAt = tender.Settled, &at, at
+		return tx.UpdatePaymentIntent(ctx, pi)
+	case ledger.KindRefund, ledger.KindExternalRefund:
+		r, err := tx.FindRefundByID(ctx, sc, t.SourceID)
+		if err != nil {
+			return err
+		}
+		r.SettlementStatus, r.SettledAt, r.UpdatedAt = tender.Settled, &at, at
+		return tx.UpdateRefund(ctx, r)
+	}
+	return nil
+}
+
+// postCapture posts the ledger transaction of pay's capture of amount.
+func (s *Service) postCapture(ctx context.Context, tx store.Tx, st *tender.AccountSettings, pay *tender.Payment, amount int64) error {
+	t, err := ledger.BuildPayment(st, pay, ledger.Method{Type: pay.MethodType, Brand: pay.CardBrand}, amount, tx.Now())
+	if err != nil {
+		return err
+	}
+	return s.Ledger.Post(ctx, tx, t)
 }
 
 func (s *Service) fingerprint(kind, number string) string {
@@ -516,6 +574,10 @@ func (s *Service) Pay(ctx context.Context, sc tender.Scope, intentID string, p P
 	if err := checkPayable(pi, pm); err != nil {
 		return nil, err
 	}
+	st, err := s.Ledger.Settings(ctx, sc.AccountID)
+	if err != nil {
+		return nil, err
+	}
 
 	paymentID := tender.NewID(tender.PrefixPayment, time.Now())
 	res, err := s.Processor.Authorize(ctx, processor.AuthorizeParams{Key: paymentID, Token: pm.ProcessorToken,
@@ -536,7 +598,10 @@ func (s *Service) Pay(ctx context.Context, sc tender.Scope, intentID string, p P
 			ResponseText: res.ResponseText, DeclineCode: res.DeclineCode, AVSResult: res.AVS, CVVResult: res.CVV,
 			ProcessorRef: res.Ref, BillingDetails: p.BillingDetails, ReferenceID: p.ReferenceID, Description: p.Description,
 			Metadata: normObject(p.Metadata), OrderDetails: normObject(p.OrderDetails), SettlementStatus: tender.Unsettled,
-			CreatedAt: now, UpdatedAt: now}
+			MethodType: pm.Type, CreatedAt: now, UpdatedAt: now}
+		if pm.Card != nil {
+			pay.CardBrand = pm.Card.Brand
+		}
 		if pay.BillingDetails == nil {
 			pay.BillingDetails = pm.BillingDetails
 		}
@@ -558,7 +623,9 @@ func (s *Service) Pay(ctx context.Context, sc tender.Scope, intentID string, p P
 		case pi.Capture:
 			pay.Status, pay.AmountAuthorized, pay.AmountCaptured = tender.PaymentCaptured, pi.Amount, pi.Amount
 			pi.AmountAuthorized, pi.AmountCaptured, pi.CapturedAt = pi.Amount, pi.Amount, &now
-			err = transition(pi, tender.IntentCaptured)
+			if err = transition(pi, tender.IntentCaptured); err == nil {
+				err = s.postCapture(ctx, tx, st, pay, pay.AmountCaptured)
+			}
 		default:
 			pay.Status, pay.AmountAuthorized = tender.PaymentUncaptured, pi.Amount
 			pi.AmountAuthorized = pi.Amount
@@ -655,6 +722,10 @@ func (s *Service) SettleBankPayment(ctx context.Context, j *tender.Job) error {
 	if err != nil {
 		return err
 	}
+	st, err := s.Ledger.Settings(ctx, sc.AccountID)
+	if err != nil {
+		return err
+	}
 	return s.Store.Write(ctx, func(tx store.Tx) error {
 		pay, err := tx.FindPaymentByID(ctx, sc, a.PaymentID)
 		if err != nil {
@@ -671,7 +742,12 @@ func (s *Service) SettleBankPayment(ctx context.Context, j *tender.Job) error {
 		if res.Outcome == processor.Approved {
 			pay.Status, pay.AmountAuthorized, pay.AmountCaptured = tender.PaymentCaptured, pay.Amount, pay.Amount
 			pi.AmountAuthorized, pi.AmountCaptured, pi.CapturedAt = pay.Amount, pay.Amount, &now
-			err = transition(pi, tender.IntentCaptured)
+			if pay.MethodType == "" {
+				pay.MethodType = pm.Type
+			}
+			if err = transition(pi, tender.IntentCaptured); err == nil {
+				err = s.postCapture(ctx, tx, st, pay, pay.AmountCaptured)
+			}
 		} else {
 			pay.Status, pay.ResponseText, pay.DeclineCode = tender.PaymentFailed, res.ResponseText, res.DeclineCode
 			err = transition(pi, tender.IntentFailed)
@@ -765,6 +841,13 @@ func (s *Service) capture(ctx context.Context, sc tender.Scope, intentID string,
 	if amount != nil {
 		amt = *amount
 	}
+	st, err := s.Ledger.Settings(ctx, sc.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.methodOf(ctx, sc, pay); err != nil {
+		return nil, err
+	}
 	if !external {
 		if err := s.Processor.Capture(ctx, intentID+":capture", pay.ProcessorRef, amt); err != nil {
 			return nil, err
@@ -785,6 +868,9 @@ func (s *Service) capture(ctx context.Context, sc tender.Scope, intentID string,
 		pi.AmountCaptured, pi.AmountVoided, pi.CapturedAt, pi.UpdatedAt = amt, voided, &now, now
 		pi.LatestPaymentState = pay.Status
 		if err := transition(pi, tender.IntentCaptured); err != nil {
+			return err
+		}
+		if err := s.postCapture(ctx, tx, st, pay, amt); err != nil {
 			return err
 		}
 		if err := tx.UpdatePayment(ctx, pay); err != nil {
@@ -955,6 +1041,10 @@ func (s *Service) Refund(ctx context.Context, sc tender.Scope, intentID string, 
 		return nil, err
 	}
 	pay := readPay
+	st, err := s.Ledger.Settings(ctx, sc.AccountID)
+	if err != nil {
+		return nil, err
+	}
 	refundID := tender.NewID(tender.PrefixRefund, time.Now())
 	procRef, err := s.Processor.Refund(ctx, refundID, pay.ProcessorRef, amt)
 	if err != nil {
@@ -969,7 +1059,7 @@ func (s *Service) Refund(ctx context.Context, sc tender.Scope, intentID string, 
 		r = &tender.Refund{ID: refundID, AccountID: sc.AccountID, Mode: sc.Mode, PaymentIntentID: pi.ID, PaymentID: pay.ID,
 			Status: tender.RefundSucceeded, Amount: amt, Currency: pi.Currency, Reason: p.Reason, ProcessorRef: procRef,
 			SettlementStatus: tender.Unsettled, CreatedAt: now, UpdatedAt: now}
-		return s.recordRefund(ctx, tx, pi, pay, r)
+		return s.recordRefund(ctx, tx, st, pi, pay, r)
 	})
 	if err != nil {
 		return nil, err
@@ -977,7 +1067,7 @@ func (s *Service) Refund(ctx context.Context, sc tender.Scope, intentID string, 
 	return r, nil
 }
 
-func (s *Service) recordRefund(ctx context.Context, tx store.Tx, pi *tender.PaymentIntent, pay *tender.Payment, r *tender.Refund) error {
+func (s *Service) recordRefund(ctx context.Context, tx store.Tx, st *tender.AccountSettings, pi *tender.PaymentIntent, pay *tender.Payment, r *tender.Refund) error {
 	var err error
 	if pay.AmountRefunded, err = tender.AddAmounts(pay.AmountRefunded, r.Amount); err != nil {
 		return err
@@ -987,6 +1077,13 @@ func (s *Service) recordRefund(ctx context.Context, tx store.Tx, pi *tender.Paym
 	}
 	pay.UpdatedAt, pi.UpdatedAt = r.CreatedAt, r.CreatedAt
 	if err := tx.CreateRefund(ctx, r); err != nil {
+		return err
+	}
+	lt, err := ledger.BuildRefund(st, r, r.CreatedAt)
+	if err != nil {
+		return err
+	}
+	if err := s.Ledger.Post(ctx, tx, lt); err != nil {
 		return err
 	}
 	if err := tx.UpdatePayment(ctx, pay); err != nil {
@@ -1050,8 +1147,12 @@ func (s *Service) CreateExternalPayment(ctx context.Context, sc tender.Scope, p 
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	st, err := s.Ledger.Settings(ctx, sc.AccountID)
+	if err != nil {
+		return nil, err
+	}
 	var pi *tender.PaymentIntent
-	err := s.Store.Write(ctx, func(tx store.Tx) error {
+	err = s.Store.Write(ctx, func(tx store.Tx) error {
 		now := tx.Now()
 		pi = newIntent(sc, p.Intent, now)
 		pi.External = true
@@ -1062,7 +1163,10 @@ func (s *Service) CreateExternalPayment(ctx context.Context, sc tender.Scope, p 
 			PaymentIntentID: pi.ID, PaymentMethodID: pm.ID, Amount: pi.Amount, Currency: pi.Currency, External: true,
 			Gateway: p.Gateway, CardPresent: p.CardPresent, BillingDetails: p.BillingDetails, ReferenceID: pi.ReferenceID, Description: pi.Description,
 			Metadata: pi.Metadata, OrderDetails: pi.OrderDetails, AmountAuthorized: pi.Amount,
-			SettlementStatus: tender.Unsettled, CreatedAt: now, UpdatedAt: now}
+			SettlementStatus: tender.Unsettled, MethodType: p.MethodType, CreatedAt: now, UpdatedAt: now}
+		if p.Card != nil {
+			pay.CardBrand = p.Card.Brand
+		}
 		var gw struct {
 			AuthCode string `json:"auth_code"`
 			Ref      string `json:"retrieval_reference"`
@@ -1085,6 +1189,11 @@ func (s *Service) CreateExternalPayment(ctx context.Context, sc tender.Scope, p 
 		}
 		if err := tx.CreatePayment(ctx, pay); err != nil {
 			return err
+		}
+		if pay.Status == tender.PaymentCaptured {
+			if err := s.postCapture(ctx, tx, st, pay, pay.AmountCaptured); err != nil {
+				return err
+			}
 		}
 		changes := []event.Change{{Type: tender.EventPaymentIntentCreated, Object: pi}, {Type: tender.EventPaymentCreated, Object: pay}}
 		if pay.Status == tender.PaymentCaptured {
@@ -1114,8 +1223,12 @@ func (s *Service) CreateExternalRefund(ctx context.Context, sc tender.Scope, int
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	st, err := s.Ledger.Settings(ctx, sc.AccountID)
+	if err != nil {
+		return nil, err
+	}
 	var r *tender.Refund
-	err := s.Store.Write(ctx, func(tx store.Tx) error {
+	err = s.Store.Write(ctx, func(tx store.Tx) error {
 		pi, pay, amt, err := refundable(ctx, tx, sc, intentID, amount)
 		if tender.ErrorCode(err) == tender.ENOTFOUND {
 			return tender.FieldError("payment_intent_id", "does not name a payment intent of this account")
@@ -1133,10 +1246,29 @@ func (s *Service) CreateExternalRefund(ctx context.Context, sc tender.Scope, int
 		r = &tender.Refund{ID: tender.NewID(tender.PrefixRefund, now), AccountID: sc.AccountID, Mode: sc.Mode,
 			PaymentIntentID: pi.ID, PaymentID: pay.ID, Status: tender.RefundSucceeded, Amount: amt, Currency: pi.Currency,
 			External: true, Gateway: gateway, ProcessorRef: gw.Ref, SettlementStatus: tender.Unsettled, CreatedAt: now, UpdatedAt: now}
-		return s.recordRefund(ctx, tx, pi, pay, r)
+		return s.recordRefund(ctx, tx, st, pi, pay, r)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// methodOf fills in pay's method type and card brand from its payment
+// method when pay predates them (the fee depends on them).
+func (s *Service) methodOf(ctx context.Context, sc tender.Scope, pay *tender.Payment) error {
+	if pay.MethodType != "" {
+		return nil
+	}
+	return s.Store.Read(ctx, func(tx store.Tx) error {
+		pm, err := tx.FindPaymentMethodByID(ctx, sc, pay.PaymentMethodID)
+		if err != nil {
+			return err
+		}
+		pay.MethodType = pm.Type
+		if pm.Card != nil {
+			pay.CardBrand = pm.Card.Brand
+		}
+		return nil
+	})
 }

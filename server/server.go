@@ -25,6 +25,7 @@ import (
 	"github.com/tenderpay/tender/api/highlevel"
 	"github.com/tenderpay/tender/catalog"
 	"github.com/tenderpay/tender/job"
+	"github.com/tenderpay/tender/ledger"
 	"github.com/tenderpay/tender/notify"
 	"github.com/tenderpay/tender/payment"
 	"github.com/tenderpay/tender/processor/sim"
@@ -61,6 +62,11 @@ type Config struct {
 	// HighLevelRateLimitOff turns it off.
 	HighLevelRateLimit    highlevel.RateLimit `json:"highlevel_rate_limit"`
 	HighLevelRateLimitOff bool                `json:"highlevel_rate_limit_off"`
+	// SettlementDelay is how long captured money stays pending before it
+	// becomes available, for accounts without a delay of their own.
+	SettlementDelay time.Duration `json:"settlement_delay"`
+	// SettleInterval is how often the settlement job looks for due money.
+	SettleInterval time.Duration `json:"settle_interval"`
 }
 
 // DefaultConfig returns the defaults: 127.0.0.1:8080 on ./tender.db.
@@ -70,6 +76,7 @@ func DefaultConfig() Config {
 		SimBankDelay: 30 * time.Second, IdempotencyTTL: time.Hour, JobInterval: 250 * time.Millisecond,
 		ShutdownTimeout: 15 * time.Second, Synchronous: "full", PostgresConns: 16,
 		WebhookConcurrency: 32, WebhookTimeout: 10 * time.Second, HighLevelRateLimit: highlevel.DefaultRateLimit,
+		SettlementDelay: ledger.DefaultSettlementDelay, SettleInterval: ledger.DefaultSettleInterval,
 	}
 }
 
@@ -86,6 +93,12 @@ func (c *Config) Validate() error {
 	}
 	if rl := c.HighLevelRateLimit; !c.HighLevelRateLimitOff && (rl.Burst < 1 || rl.Interval <= 0 || rl.Daily < 1) {
 		return fmt.Errorf("the HighLevel rate limit needs a burst ≥ 1 per positive interval and a daily limit ≥ 1")
+	}
+	if c.SettlementDelay < 0 {
+		return fmt.Errorf("--settlement-delay must not be negative")
+	}
+	if c.SettleInterval <= 0 {
+		return fmt.Errorf("--settle-interval must be positive")
 	}
 	return nil
 }
@@ -205,6 +218,8 @@ func New(ctx context.Context, c Config, logOut io.Writer) (*Server, error) {
 	s.Sim.Latency = c.SimLatency
 	s.Accounts = account.New(st)
 	s.Payments = payment.New(st, s.Sim, secret)
+	s.Payments.Ledger.SettlementDelay = c.SettlementDelay
+	s.Payments.Ledger.SettleInterval = c.SettleInterval
 	if len(secret) < 32 {
 		st.Close()
 		return nil, errors.New("the master secret must be at least 32 characters")
@@ -227,6 +242,7 @@ func New(ctx context.Context, c Config, logOut io.Writer) (*Server, error) {
 	s.Worker.Interval = c.JobInterval
 	s.Worker.Metrics.Done = s.Metrics.JobDone
 	s.Worker.Handle(payment.JobSettleBank, s.Payments.SettleBankPayment)
+	s.Worker.Handle(ledger.JobSettle, s.Payments.Ledger.SettleJob)
 	s.Worker.Every("idempotency.sweep", time.Minute, func(ctx context.Context) error {
 		return st.Write(ctx, func(tx store.Tx) error {
 			_, err := tx.DeleteExpiredIdempotencyRecords(ctx, tx.Now(), 5000)
@@ -300,6 +316,11 @@ func (s *Server) Start(ctx context.Context) error {
 	s.ln = ln
 	s.http = &http.Server{Handler: s.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn)}
+	if err := s.Payments.Ledger.EnsureSettleJob(ctx); err != nil {
+		ln.Close()
+		s.Store.Close()
+		return err
+	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	s.Webhooks.Start(wctx)

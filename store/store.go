@@ -109,6 +109,9 @@ type Tx interface {
 	CompleteJob(ctx context.Context, id string) error
 	// RetryJob releases a failed job to run again at runAt.
 	RetryJob(ctx context.Context, id string, runAt time.Time, lastErr string) error
+	// RescheduleJob makes a recurring job available again at runAt with
+	// its attempts reset.
+	RescheduleJob(ctx context.Context, id string, runAt time.Time) error
 	// DiscardJob keeps a job that will not be retried, for inspection.
 	DiscardJob(ctx context.Context, id string, lastErr string) error
 	// CountJobs counts jobs by state: "available", "running" or "discarded".
@@ -152,6 +155,8 @@ type Tx interface {
 	// ListDeliveryAttempts returns a newest-first page of a delivery's
 	// attempts, or of an endpoint's when deliveryID is empty.
 	ListDeliveryAttempts(ctx context.Context, endpointID, deliveryID string, p tender.Page) ([]*tender.DeliveryAttempt, bool, error)
+
+	LedgerTx
 }
 
 // IdempotencyKeyFilter is implemented by a store that can tell, without a

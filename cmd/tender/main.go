@@ -114,7 +114,8 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) (*server.Config, 
 		c.SecretFile = v
 	}
 	c.Secret = getenv("TENDER_SECRET")
-	for name, dst := range map[string]*time.Duration{"TENDER_SIM_LATENCY": &c.SimLatency, "TENDER_SIM_BANK_DELAY": &c.SimBankDelay} {
+	for name, dst := range map[string]*time.Duration{"TENDER_SIM_LATENCY": &c.SimLatency, "TENDER_SIM_BANK_DELAY": &c.SimBankDelay,
+		"TENDER_SETTLEMENT_DELAY": &c.SettlementDelay} {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil {
@@ -146,6 +147,8 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) (*server.Config, 
 	fs.DurationVar(&c.SimLatency, "sim-latency", c.SimLatency, "latency the sim processor adds to each call (env TENDER_SIM_LATENCY)")
 	fs.DurationVar(&c.SimBankDelay, "sim-bank-delay", c.SimBankDelay, "how long sim bank payments stay pending (env TENDER_SIM_BANK_DELAY)")
 	fs.DurationVar(&c.IdempotencyTTL, "idempotency-ttl", c.IdempotencyTTL, "how long idempotency records are kept")
+	fs.DurationVar(&c.SettlementDelay, "settlement-delay", c.SettlementDelay, "how long captured money stays pending before it is available, for accounts without their own delay (env TENDER_SETTLEMENT_DELAY)")
+	fs.DurationVar(&c.SettleInterval, "settle-interval", c.SettleInterval, "how often the settlement job looks for due money")
 	fs.StringVar(&c.Synchronous, "sqlite-synchronous", c.Synchronous, "SQLite synchronous pragma: full or normal (env TENDER_SQLITE_SYNCHRONOUS)")
 	fs.IntVar(&c.PostgresConns, "postgres-conns", c.PostgresConns, "PostgreSQL connection pool size (env TENDER_POSTGRES_CONNS)")
 	fs.IntVar(&c.WebhookConcurrency, "webhook-concurrency", c.WebhookConcurrency, "webhook deliveries attempted at once")

@@ -39,7 +39,17 @@ func Migrations() ([]sqlstore.Migration, error) {
 // migrateLock serializes concurrent migrators (several servers starting at once).
 const migrateLock = `SELECT pg_advisory_xact_lock(7268263361)`
 
-var dialect = &sqlstore.Dialect{SkipLocked: " FOR UPDATE SKIP LOCKED", InterpretError: interpretError}
+var dialect = &sqlstore.Dialect{SkipLocked: " FOR UPDATE SKIP LOCKED", InterpretError: interpretError,
+	BalanceShards: BalanceShards, ForUpdate: " FOR UPDATE",
+	GuardsQuery: `SELECT t.tgname FROM pg_trigger t WHERE NOT t.tgisinternal AND t.tgenabled <> 'D'
+		AND t.tgrelid IN ('ledger_entries'::regclass, 'ledger_transactions'::regclass)`,
+	ExtraGuards: []string{"ledger_entries_no_truncate", "ledger_transactions_no_truncate"}}
+
+// BalanceShards is how many rows hold each ledger account's balance on
+// PostgreSQL. Concurrent postings to one account then mostly update
+// different rows; two that meet on a row are serialized by its lock, and
+// the later one, at REPEATABLE READ, fails and is retried by Write.
+const BalanceShards = 16
 
 // interpretError maps PostgreSQL constraint violations to domain errors by
 // SQLSTATE.

@@ -46,7 +46,8 @@ func Migrations() ([]sqlstore.Migration, error) {
 // maxBatch bounds how many commands share one commit.
 const maxBatch = 256
 
-var dialect = &sqlstore.Dialect{InterpretError: interpretError}
+var dialect = &sqlstore.Dialect{InterpretError: interpretError, BalanceShards: 1,
+	GuardsQuery: `SELECT name FROM sqlite_master WHERE type = 'trigger'`}
 
 // interpretError maps SQLite constraint violations to domain errors.
 func interpretError(err error) error {

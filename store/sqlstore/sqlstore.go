@@ -36,6 +36,17 @@ type Dialect struct {
 	// InterpretError turns a driver error into a domain error
 	// (a unique violation into ECONFLICT), returning other errors unchanged.
 	InterpretError func(error) error
+	// BalanceShards is how many rows hold each ledger account's balance
+	// (at least 1). Several rows let concurrent postings to one account
+	// update different rows; the balance is their sum.
+	BalanceShards int
+	// ForUpdate is appended to a SELECT that locks the rows it reads.
+	ForUpdate string
+	// GuardsQuery returns the names of the enabled triggers on the ledger
+	// tables; ExtraGuards names engine-only ones it must include beside
+	// LedgerGuards.
+	GuardsQuery string
+	ExtraGuards []string
 }
 
 // Tx implements store.Tx over a Querier.
@@ -626,6 +637,12 @@ func (t *Tx) CompleteJob(ctx context.Context, id string) error {
 func (t *Tx) RetryJob(ctx context.Context, id string, runAt time.Time, lastErr string) error {
 	return t.execOne(ctx, "job", id, `UPDATE jobs SET state = 'available', run_at = $1, locked_until = 0, last_error = $2 WHERE id = $3`,
 		micros(runAt), lastErr, id)
+}
+
+// RescheduleJob makes job id available again at runAt, attempts reset.
+func (t *Tx) RescheduleJob(ctx context.Context, id string, runAt time.Time) error {
+	return t.execOne(ctx, "job", id, `UPDATE jobs SET state = 'available', run_at = $1, locked_until = 0, attempts = 0, last_error = '' WHERE id = $2`,
+		micros(runAt), id)
 }
 
 // DiscardJob parks job id for good; its unique key is freed.

@@ -60,6 +60,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Claim", testClaim},
 		{"Concurrency", testConcurrency},
 		{"Events", testEvents},
+		{"Ledger", testLedger},
 	}
 	groups = append(groups, registered...)
 	for _, g := range groups {
@@ -289,6 +290,7 @@ func (b *testBundle) payment(s tender.Scope, intentID string) *tender.Payment {
 	return &tender.Payment{
 		ID: tender.NewID(tender.PrefixPayment, now), AccountID: s.AccountID, Mode: s.Mode,
 		PaymentIntentID: intentID, PaymentMethodID: tender.NewID(tender.PrefixPaymentMethod, now),
+		MethodType: tender.MethodCard, CardBrand: "visa",
 		Status: tender.PaymentCaptured, Amount: 1000, Currency: "USD",
 		AmountAuthorized: 1000, AmountCaptured: 1000, AmountRefunded: 10, AmountVoided: 1, AmountDisputed: 2,
 		AuthCode: "A1B2C3", ResponseText: "Approved", DeclineCode: "none", CVVResult: "M", AVSResult: "Y", ProcessorRef: "sim_1",
@@ -1086,7 +1088,7 @@ func testPayments(t *testing.T, setup func(*testing.T) *testBundle) {
 		create(t, b, p)
 		later := at(24*time.Hour + 424242*time.Microsecond)
 		up := &tender.Payment{ID: p.ID, AccountID: p.AccountID, Mode: p.Mode, PaymentIntentID: p.PaymentIntentID,
-			PaymentMethodID: p.PaymentMethodID, CreatedAt: p.CreatedAt,
+			PaymentMethodID: p.PaymentMethodID, CreatedAt: p.CreatedAt, MethodType: tender.MethodBank, CardBrand: "amex",
 			Status: tender.PaymentVoided, Amount: 900, Currency: "EUR",
 			AmountAuthorized: 900, AmountCaptured: 0, AmountRefunded: 0, AmountVoided: 900, AmountDisputed: 0,
 			AuthCode: "Z9", ResponseText: "Voided", DeclineCode: "do_not_honor", CVVResult: "N", AVSResult: "N", ProcessorRef: "sim_2",
