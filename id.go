@@ -33,6 +33,10 @@ const (
 	PrefixLedgerTransaction = "txn_"
 	PrefixAdjustment        = "adj_"
 	PrefixProcessingPlan    = "partppl_"
+	// PrefixCustomProvider and PrefixWhiteLabelProvider are HighLevel
+	// payment provider configurations.
+	PrefixCustomProvider     = "cprov_"
+	PrefixWhiteLabelProvider = "wlp_"
 )
 
 // crockford is the lower-case Crockford base32 alphabet. Its characters are

@@ -64,7 +64,10 @@ type Credential struct {
 	Hint      string `json:"hint"` // the key's prefix and last four characters, for display
 	// Scopes are the OAuth scopes a HighLevel token holds (empty for
 	// Forward keys, whose kind decides what they may do).
-	Scopes    []string  `json:"scopes,omitempty"`
+	Scopes []string `json:"scopes,omitempty"`
+	// AppID is the HighLevel marketplace app a token belongs to (empty:
+	// the default app, see account.DefaultHighLevelAppID).
+	AppID     string    `json:"app_id,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -78,6 +81,9 @@ type Scope struct {
 	CredentialKind string
 	// Scopes are the credential's OAuth scopes (HighLevel tokens only).
 	Scopes []string
+	// AppID is the HighLevel marketplace app of the credential (HighLevel
+	// tokens only; the default app for a token made without one).
+	AppID string
 }
 
 // HasScope reports whether the scope's credential holds the OAuth scope name.

@@ -84,7 +84,7 @@ func (s *Service) CreateOrganization(ctx context.Context, name string) (*Bootstr
 			return err
 		}
 		b.HighLevel = HighLevelCredentials{CompanyID: org.ID, LocationID: acct.ID}
-		b.HighLevel.Token, err = createHighLevelToken(ctx, tx, acct.ID, false, HighLevelScopes)
+		b.HighLevel.Token, err = createHighLevelToken(ctx, tx, acct.ID, false, "", HighLevelScopes)
 		return err
 	})
 	if err != nil {
@@ -163,7 +163,10 @@ func (s *Service) Authenticate(ctx context.Context, key string) (tender.Scope, e
 			return err
 		}
 		sc = tender.Scope{OrganizationID: acct.OrganizationID, AccountID: acct.ID, Mode: cred.Mode, CredentialID: cred.ID,
-			CredentialKind: cred.Kind, Scopes: cred.Scopes}
+			CredentialKind: cred.Kind, Scopes: cred.Scopes, AppID: cred.AppID}
+		if sc.AppID == "" && (cred.Kind == tender.CredentialHighLevelLocation || cred.Kind == tender.CredentialHighLevelCompany) {
+			sc.AppID = DefaultHighLevelAppID
+		}
 		return nil
 	})
 	if tender.ErrorCode(err) == tender.ENOTFOUND {

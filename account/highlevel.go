@@ -62,13 +62,47 @@ func CheckHighLevelScopes(scopes []string) error {
 	return nil
 }
 
+// DefaultHighLevelAppID is the marketplace app of HighLevel tokens made
+// without one (tender init's token among them). HighLevel keys custom
+// provider configurations by location and marketplace app; such tokens all
+// share this app.
+const DefaultHighLevelAppID = "tender-default-app"
+
+// maxAppIDLen bounds a marketplace app id.
+const maxAppIDLen = 64
+
+// CheckHighLevelAppID returns EINVALID naming "app" unless id is a usable
+// marketplace app id: 1 to 64 ASCII letters, digits, '-' or '_'.
+func CheckHighLevelAppID(id string) error {
+	if id == "" || len(id) > maxAppIDLen {
+		return tender.FieldError("app", "must be 1 to 64 characters")
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return tender.FieldError("app", "may hold only letters, digits, '-' and '_'")
+		}
+	}
+	return nil
+}
+
 // CreateHighLevelToken mints a HighLevel bearer token for an account: a
 // location token, or with company a company token that may act for every
 // account of the account's organization. The token is returned in clear
-// once and stored hashed.
+// once and stored hashed. It belongs to the default marketplace app.
 func (s *Service) CreateHighLevelToken(ctx context.Context, accountID string, company bool, scopes []string) (string, error) {
+	return s.CreateHighLevelAppToken(ctx, accountID, company, "", scopes)
+}
+
+// CreateHighLevelAppToken is CreateHighLevelToken for a token of the
+// marketplace app appID ("" for DefaultHighLevelAppID).
+func (s *Service) CreateHighLevelAppToken(ctx context.Context, accountID string, company bool, appID string, scopes []string) (string, error) {
 	if err := CheckHighLevelScopes(scopes); err != nil {
 		return "", err
+	}
+	if appID != "" {
+		if err := CheckHighLevelAppID(appID); err != nil {
+			return "", err
+		}
 	}
 	var token string
 	err := s.Store.Write(ctx, func(tx store.Tx) error {
@@ -76,13 +110,13 @@ func (s *Service) CreateHighLevelToken(ctx context.Context, accountID string, co
 			return err
 		}
 		var err error
-		token, err = createHighLevelToken(ctx, tx, accountID, company, scopes)
+		token, err = createHighLevelToken(ctx, tx, accountID, company, appID, scopes)
 		return err
 	})
 	return token, err
 }
 
-func createHighLevelToken(ctx context.Context, tx store.Tx, accountID string, company bool, scopes []string) (string, error) {
+func createHighLevelToken(ctx context.Context, tx store.Tx, accountID string, company bool, appID string, scopes []string) (string, error) {
 	prefix, kind := highLevelLocationPrefix, tender.CredentialHighLevelLocation
 	if company {
 		prefix, kind = highLevelCompanyPrefix, tender.CredentialHighLevelCompany
@@ -93,6 +127,6 @@ func createHighLevelToken(ctx context.Context, tx store.Tx, accountID string, co
 	// mode column records live, and the dialect chooses the mode per object.
 	err := tx.CreateCredential(ctx, &tender.Credential{ID: tender.NewID(tender.PrefixCredential, now), AccountID: accountID,
 		Mode: tender.ModeLive, Kind: kind, Hash: HashKey(token), Hint: token[:len(prefix)] + "…" + token[len(token)-4:],
-		Scopes: slices.Clone(scopes), CreatedAt: now})
+		Scopes: slices.Clone(scopes), AppID: appID, CreatedAt: now})
 	return token, err
 }

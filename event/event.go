@@ -27,6 +27,10 @@ func ObjectType(obj any) (typ, id string, err error) {
 		return "payment_method", o.ID, nil
 	case *tender.WebhookEndpoint:
 		return "webhook_endpoint", o.ID, nil
+	case *tender.CustomProvider:
+		return "custom_provider", o.ID, nil
+	case *tender.WhiteLabelProvider:
+		return "white_label_provider", o.ID, nil
 	}
 	return "", "", fmt.Errorf("event: no object type for %T", obj)
 }

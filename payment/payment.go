@@ -580,8 +580,13 @@ func (s *Service) Pay(ctx context.Context, sc tender.Scope, intentID string, p P
 	}
 
 	paymentID := tender.NewID(tender.PrefixPayment, time.Now())
+	desc := p.Description
+	if desc == "" {
+		desc = pi.Description
+	}
 	res, err := s.Processor.Authorize(ctx, processor.AuthorizeParams{Key: paymentID, Token: pm.ProcessorToken,
-		Amount: pi.Amount, Currency: string(pi.Currency), Capture: pi.Capture})
+		Amount: pi.Amount, Currency: string(pi.Currency), Capture: pi.Capture, AccountID: sc.AccountID, Mode: sc.Mode,
+		PaymentMethodID: pm.ID, Description: desc})
 	if err != nil {
 		return nil, err
 	}
@@ -739,6 +744,9 @@ func (s *Service) SettleBankPayment(ctx context.Context, j *tender.Job) error {
 			return err
 		}
 		now := tx.Now()
+		if res.Ref != "" {
+			pay.ProcessorRef = res.Ref // a processor may learn its charge's id only now
+		}
 		if res.Outcome == processor.Approved {
 			pay.Status, pay.AmountAuthorized, pay.AmountCaptured = tender.PaymentCaptured, pay.Amount, pay.Amount
 			pi.AmountAuthorized, pi.AmountCaptured, pi.CapturedAt = pay.Amount, pay.Amount, &now

@@ -10,6 +10,8 @@ package processor
 import (
 	"context"
 	"time"
+
+	"github.com/tenderpay/tender"
 )
 
 // CardInput is a card as a buyer entered it. It lives only in memory.
@@ -53,6 +55,15 @@ type AuthorizeParams struct {
 	Amount   int64
 	Currency string
 	Capture  bool // capture at once
+	// AccountID and Mode are the payment's, for a processor that routes by
+	// account (processor/customprovider); empty means "not known".
+	AccountID string
+	Mode      tender.Mode
+	// PaymentMethodID is tender's id of the payment method, ContactID the
+	// buyer's contact when known, Description what the charge is for.
+	PaymentMethodID string
+	ContactID       string
+	Description     string
 }
 
 // AuthResult is an authorization's outcome.

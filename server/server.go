@@ -28,7 +28,9 @@ import (
 	"github.com/tenderpay/tender/ledger"
 	"github.com/tenderpay/tender/notify"
 	"github.com/tenderpay/tender/payment"
+	"github.com/tenderpay/tender/processor/customprovider"
 	"github.com/tenderpay/tender/processor/sim"
+	"github.com/tenderpay/tender/provider"
 	"github.com/tenderpay/tender/store"
 	"github.com/tenderpay/tender/store/postgres"
 	"github.com/tenderpay/tender/store/sqlite"
@@ -67,6 +69,9 @@ type Config struct {
 	SettlementDelay time.Duration `json:"settlement_delay"`
 	// SettleInterval is how often the settlement job looks for due money.
 	SettleInterval time.Duration `json:"settle_interval"`
+	// ProviderTimeout bounds each call to a HighLevel custom provider's
+	// queryUrl.
+	ProviderTimeout time.Duration `json:"provider_timeout"`
 }
 
 // DefaultConfig returns the defaults: 127.0.0.1:8080 on ./tender.db.
@@ -77,6 +82,7 @@ func DefaultConfig() Config {
 		ShutdownTimeout: 15 * time.Second, Synchronous: "full", PostgresConns: 16,
 		WebhookConcurrency: 32, WebhookTimeout: 10 * time.Second, HighLevelRateLimit: highlevel.DefaultRateLimit,
 		SettlementDelay: ledger.DefaultSettlementDelay, SettleInterval: ledger.DefaultSettleInterval,
+		ProviderTimeout: customprovider.DefaultTimeout,
 	}
 }
 
@@ -183,11 +189,16 @@ type Server struct {
 	Accounts *account.Service
 	Payments *payment.Service
 	Sim      *sim.Sim
-	Worker   *job.Worker
-	Notify   *notify.Service
-	Webhooks *webhook.Engine
-	Metrics  *api.Metrics
-	Handler  http.Handler
+	// Providers holds HighLevel's provider configurations; CustomProviders
+	// is the processor payments go through: a location's connected custom
+	// provider, else Sim.
+	Providers       *provider.Service
+	CustomProviders *customprovider.Processor
+	Worker          *job.Worker
+	Notify          *notify.Service
+	Webhooks        *webhook.Engine
+	Metrics         *api.Metrics
+	Handler         http.Handler
 	// HighLevel is the HighLevel dialect's handler; its services are set
 	// here too.
 	HighLevel *highlevel.Handler
@@ -217,13 +228,19 @@ func New(ctx context.Context, c Config, logOut io.Writer) (*Server, error) {
 	s.Sim = sim.New(c.SimBankDelay)
 	s.Sim.Latency = c.SimLatency
 	s.Accounts = account.New(st)
-	s.Payments = payment.New(st, s.Sim, secret)
-	s.Payments.Ledger.SettlementDelay = c.SettlementDelay
-	s.Payments.Ledger.SettleInterval = c.SettleInterval
 	if len(secret) < 32 {
 		st.Close()
 		return nil, errors.New("the master secret must be at least 32 characters")
 	}
+	if s.Providers, err = provider.New(st, secret); err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.Providers.AllowPrivate = c.WebhooksAllowPrivate
+	s.CustomProviders = customprovider.New(s.Sim, s.Providers, customprovider.NewClient(c.WebhooksAllowPrivate, c.ProviderTimeout, s.Log), s.Log)
+	s.Payments = payment.New(st, s.CustomProviders, secret)
+	s.Payments.Ledger.SettlementDelay = c.SettlementDelay
+	s.Payments.Ledger.SettleInterval = c.SettleInterval
 	if s.Notify, err = notify.New(st, secret); err != nil {
 		st.Close()
 		return nil, err
@@ -259,6 +276,7 @@ func New(ctx context.Context, c Config, logOut io.Writer) (*Server, error) {
 	s.HighLevel = &highlevel.Handler{Accounts: s.Accounts, Store: st, Log: s.Log, Notify: s.Notify, Webhook: hlWebhooks,
 		PublicKeys: hlWebhooks.Keys.PublicKey}
 	s.HighLevel.Catalog = catalog.New(st)
+	s.HighLevel.Providers = s.Providers
 	if !c.HighLevelRateLimitOff {
 		s.HighLevel.Limiter = highlevel.NewLimiter(c.HighLevelRateLimit)
 	}

@@ -53,6 +53,8 @@ type Store interface {
 // domain objects; each takes the account and mode it is scoped to, so that
 // no query can reach another tenant's rows.
 type Tx interface {
+	ProviderTx
+
 	// Now is the time fixed for the whole transaction.
 	Now() time.Time
 

@@ -23,6 +23,7 @@ import (
 	"github.com/tenderpay/tender/api"
 	"github.com/tenderpay/tender/catalog"
 	"github.com/tenderpay/tender/notify"
+	"github.com/tenderpay/tender/provider"
 	"github.com/tenderpay/tender/store"
 )
 
@@ -42,9 +43,10 @@ type Handler struct {
 	PublicKeys func(name string) ([]byte, bool)
 	// Notify and Webhook serve the webhook endpoint extension; nil answers
 	// those routes 501.
-	Notify  *notify.Service
-	Webhook *WebhookDialect
-	Catalog *catalog.Service
+	Notify    *notify.Service
+	Webhook   *WebhookDialect
+	Catalog   *catalog.Service
+	Providers *provider.Service // custom and white-label providers
 }
 
 // endpoint serves one route for an authenticated token.

@@ -157,7 +157,8 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) (*server.Config, 
 	fs.IntVar(&c.HighLevelRateLimit.Burst, "highlevel-rate-burst", c.HighLevelRateLimit.Burst, "HighLevel requests allowed per token and location in each burst interval")
 	fs.DurationVar(&c.HighLevelRateLimit.Interval, "highlevel-rate-interval", c.HighLevelRateLimit.Interval, "HighLevel burst interval")
 	fs.IntVar(&c.HighLevelRateLimit.Daily, "highlevel-rate-daily", c.HighLevelRateLimit.Daily, "HighLevel requests allowed per token and location per day")
-	fs.BoolVar(&c.WebhooksAllowPrivate, "webhooks-allow-private", c.WebhooksAllowPrivate, "let webhook endpoints point at loopback and private addresses, for local development (env TENDER_WEBHOOKS_ALLOW_PRIVATE=1)")
+	fs.BoolVar(&c.WebhooksAllowPrivate, "webhooks-allow-private", c.WebhooksAllowPrivate, "let webhook endpoints and HighLevel custom providers' URLs point at loopback and private addresses (plain http only to loopback), for local development (env TENDER_WEBHOOKS_ALLOW_PRIVATE=1)")
+	fs.DurationVar(&c.ProviderTimeout, "provider-timeout", c.ProviderTimeout, "timeout of each call to a HighLevel custom provider's queryUrl")
 	return &c, nil
 }
 

@@ -270,8 +270,8 @@ func (t *Tx) FindAccountByID(ctx context.Context, id string) (*tender.Account, e
 
 // CreateCredential inserts c.
 func (t *Tx) CreateCredential(ctx context.Context, c *tender.Credential) error {
-	_, err := t.exec(ctx, `INSERT INTO credentials (id, account_id, mode, kind, hash, hint, created_at, scopes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		c.ID, c.AccountID, string(c.Mode), c.Kind, c.Hash, c.Hint, micros(c.CreatedAt), strings.Join(c.Scopes, " "))
+	_, err := t.exec(ctx, `INSERT INTO credentials (id, account_id, mode, kind, hash, hint, created_at, scopes, app_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		c.ID, c.AccountID, string(c.Mode), c.Kind, c.Hash, c.Hint, micros(c.CreatedAt), strings.Join(c.Scopes, " "), c.AppID)
 	return err
 }
 
@@ -280,8 +280,8 @@ func (t *Tx) FindCredentialByHash(ctx context.Context, hash string) (*tender.Cre
 	var c tender.Credential
 	var mode, scopes string
 	var created int64
-	err := t.q.QueryRowContext(ctx, `SELECT id, account_id, mode, kind, hash, hint, created_at, scopes FROM credentials WHERE hash = $1 AND revoked_at IS NULL`, hash).
-		Scan(&c.ID, &c.AccountID, &mode, &c.Kind, &c.Hash, &c.Hint, &created, &scopes)
+	err := t.q.QueryRowContext(ctx, `SELECT id, account_id, mode, kind, hash, hint, created_at, scopes, app_id FROM credentials WHERE hash = $1 AND revoked_at IS NULL`, hash).
+		Scan(&c.ID, &c.AccountID, &mode, &c.Kind, &c.Hash, &c.Hint, &created, &scopes, &c.AppID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, tender.Errorf(tender.ENOTFOUND, "credential not found")
 	} else if err != nil {

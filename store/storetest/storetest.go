@@ -418,7 +418,7 @@ func testTenancy(t *testing.T, setup func(*testing.T) *testBundle) {
 		b := setup(t)
 		live := &tender.Credential{ID: tender.NewID(tender.PrefixCredential, epoch), AccountID: b.acctA.ID, Mode: tender.ModeLive,
 			Kind: tender.CredentialHighLevelLocation, Hash: "hash-live", Hint: "hl_loc_…abcd",
-			Scopes: []string{"payments/orders.readonly", "products.write"}, CreatedAt: epoch}
+			Scopes: []string{"payments/orders.readonly", "products.write"}, AppID: "app-1", CreatedAt: epoch}
 		test := &tender.Credential{ID: tender.NewID(tender.PrefixCredential, epoch), AccountID: b.acctA.ID, Mode: tender.ModeTest,
 			Kind: tender.CredentialForwardPublic, Hash: "hash-test", Hint: "pk_test_...wxyz", CreatedAt: epoch}
 		wantAllSet(t, "Credential", live)

@@ -1,0 +1,117 @@
+package tender
+
+import (
+	"regexp"
+	"time"
+)
+
+// CustomProvider is a HighLevel custom payment provider: a marketplace
+// app's association with one location (account), where the app's service
+// takes the location's payments. HighLevel keys it by (location,
+// marketplace app); it has no mode, but it holds one set of keys per mode,
+// each connected or not.
+//
+// The keys' API keys are secrets: they are kept only sealed with the
+// installation's master secret, in columns beside the row's JSON document,
+// and never appear in JSON (the fields are json:"-"), so no event, log or
+// response can carry them.
+type CustomProvider struct {
+	ID          string `json:"id"`
+	AccountID   string `json:"account_id"`
+	AppID       string `json:"app_id"` // the marketplace app (HighLevel's marketplaceAppId)
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// PaymentsURL is the page HighLevel loads in an iframe to take a
+	// payment; QueryURL is where tender calls the provider (verify,
+	// charge_payment, refund, …).
+	PaymentsURL string `json:"payments_url"`
+	QueryURL    string `json:"query_url"`
+	ImageURL    string `json:"image_url"`
+	// SupportsSubscriptionSchedule is the provider's capability to take
+	// subscriptions on a schedule.
+	SupportsSubscriptionSchedule bool `json:"supports_subscription_schedule"`
+	// Live and Test are the keys of each mode; nil when not connected.
+	Live *ProviderKeys `json:"live,omitempty"`
+	Test *ProviderKeys `json:"test,omitempty"`
+	// Deleted is set when the association is deleted: the row stays, so
+	// that payments made through it still name it, but its keys are
+	// wiped and it takes no more payments.
+	Deleted   bool      `json:"deleted"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Keys returns the provider's keys of mode m, or nil when that mode is not
+// connected.
+func (p *CustomProvider) Keys(m Mode) *ProviderKeys {
+	if m == ModeLive {
+		return p.Live
+	}
+	return p.Test
+}
+
+// SetKeys sets (or, with nil, disconnects) the keys of mode m.
+func (p *CustomProvider) SetKeys(m Mode, k *ProviderKeys) {
+	if m == ModeLive {
+		p.Live = k
+	} else {
+		p.Test = k
+	}
+}
+
+// ProviderKeys are a custom provider's keys of one mode: the API key tender
+// sends the provider with every call (a secret, kept sealed), and the
+// publishable key the provider's payment page uses.
+type ProviderKeys struct {
+	// APIKeySealed is the API key sealed with the installation's master
+	// secret (see webhook/signature.Sealer). It is never marshalled.
+	APIKeySealed string `json:"-"`
+	// APIKeyHint is the API key's last four characters, for display.
+	APIKeyHint     string    `json:"api_key_hint"`
+	PublishableKey string    `json:"publishable_key"`
+	ConnectedAt    time.Time `json:"connected_at"`
+}
+
+// White-label provider kinds: the gateways HighLevel's white-label
+// providers are built on.
+var WhiteLabelKinds = []string{"authorize-net", "nmi"}
+
+// uniqueNamePattern is what a white-label provider's unique name may be:
+// lower-case letters and hyphens, starting and ending with a letter.
+var uniqueNamePattern = regexp.MustCompile(`^[a-z](?:[a-z-]*[a-z])?$`)
+
+// MaxUniqueNameLen bounds a white-label provider's unique name.
+const MaxUniqueNameLen = 64
+
+// ValidUniqueName reports whether s may name a white-label provider.
+func ValidUniqueName(s string) bool {
+	return len(s) <= MaxUniqueNameLen && uniqueNamePattern.MatchString(s)
+}
+
+// WhiteLabelProvider is a HighLevel white-label payment provider of a
+// location: a branded provider built on Authorize.net or NMI. Its unique
+// name is unique per location. It has no mode.
+type WhiteLabelProvider struct {
+	ID          string    `json:"id"`
+	AccountID   string    `json:"account_id"`
+	UniqueName  string    `json:"unique_name"`
+	Title       string    `json:"title"`
+	Description string    `json:"description"`
+	Provider    string    `json:"provider"` // one of WhiteLabelKinds
+	ImageURL    string    `json:"image_url"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// Events of provider configurations. A custom provider's events are
+// recorded under the live mode, except connected and disconnected, which
+// are recorded under the mode of the keys; a white-label provider's under
+// the live mode. Their snapshots never hold an API key.
+const (
+	EventCustomProviderCreated      = "custom_provider.created"
+	EventCustomProviderUpdated      = "custom_provider.updated"
+	EventCustomProviderDeleted      = "custom_provider.deleted"
+	EventCustomProviderConnected    = "custom_provider.connected"
+	EventCustomProviderDisconnected = "custom_provider.disconnected"
+	EventWhiteLabelProviderCreated  = "white_label_provider.created"
+)
