@@ -179,6 +179,16 @@ func TestNoCardNumbersStored(t *testing.T) {
 		}
 	}
 
+	// HighLevel requests carry the location token; fetching the webhook key
+	// makes the installation's RSA key, stored sealed.
+	hl := map[string]string{"Authorization": "Bearer " + s.Boot.HighLevel.Token, "Version": "2021-07-28"}
+	if r, err := send(c, "GET", s.URL+"/payments/webhook-endpoints?altType=location&altId="+s.AccountID, nil, hl); err != nil || r.Status != 200 {
+		t.Fatalf("HighLevel request: %v %v", err, r)
+	}
+	if r, err := send(c, "GET", s.URL+"/.well-known/tender/highlevel-webhook-public-key.pem", nil, nil); err != nil || r.Status != 200 {
+		t.Fatalf("HighLevel webhook key: %v %v", err, r)
+	}
+
 	// Scan the database files (the WAL before and after closing, as SQLite
 	// folds it into the main file on close) and the logs.
 	dbPath := strings.TrimPrefix(s.Config.DB, "sqlite:")
@@ -219,10 +229,12 @@ func TestNoCardNumbersStored(t *testing.T) {
 	for _, nd := range needles {
 		scan("card or account number", nd, "")
 	}
-	keys := []string{s.Boot.Forward.Test.PrivateKey, s.Boot.Forward.Test.PublicKey, s.Boot.Forward.Live.PrivateKey, s.Boot.Forward.Live.PublicKey}
+	keys := []string{s.Boot.Forward.Test.PrivateKey, s.Boot.Forward.Test.PublicKey, s.Boot.Forward.Live.PrivateKey, s.Boot.Forward.Live.PublicKey,
+		s.Boot.HighLevel.Token}
 	for _, k := range keys {
 		scan("API key", k, "the API responses")
 		scan("the secret part of API key", k[len(k)-32:], "the API responses")
 	}
+	scan("a private key", "PRIVATE KEY", "")
 	t.Logf("scanned %d sources for %d number spellings and %d keys; %d bytes of logs", len(sources), len(needles), len(keys), len(logs.Bytes()))
 }
