@@ -133,9 +133,18 @@ func formatTimePtr(t *time.Time) string {
 	return FormatTime(*t)
 }
 
-// splitIDs reads a list query parameter given as repeated values,
-// comma-separated values, or both.
-func splitIDs(vals []string) []string {
+// splitIDs reads the list query parameter name, given as repeated values,
+// comma-separated values, or both; at most MaxLimit ids.
+func splitIDs(q *Query, name string) []string {
+	out := splitList(q.Values[name])
+	if len(out) > MaxLimit {
+		q.V.Add(name, "must contain no more than "+strconv.Itoa(MaxLimit)+" elements")
+		return nil
+	}
+	return out
+}
+
+func splitList(vals []string) []string {
 	var out []string
 	for _, v := range vals {
 		for _, id := range strings.Split(v, ",") {
@@ -256,16 +265,22 @@ func nonNil(s []string) []string {
 	return s
 }
 
-func (h *Handler) createProduct(w http.ResponseWriter, r *http.Request, sc tender.Scope) error {
+// productInput reads a product request: its location and its values.
+func (h *Handler) productInput(r *http.Request, sc tender.Scope) (tender.Scope, catalog.ProductParams, error) {
 	var req productRequest
 	if err := Decode(r, &req); err != nil {
-		return err
+		return tender.Scope{}, catalog.ProductParams{}, err
 	}
 	loc, err := h.locateLocationID(r, sc, req.LocationID)
 	if err != nil {
-		return err
+		return tender.Scope{}, catalog.ProductParams{}, err
 	}
 	p, err := req.params()
+	return loc, p, err
+}
+
+func (h *Handler) createProduct(w http.ResponseWriter, r *http.Request, sc tender.Scope) error {
+	loc, p, err := h.productInput(r, sc)
 	if err != nil {
 		return err
 	}
@@ -277,15 +292,7 @@ func (h *Handler) createProduct(w http.ResponseWriter, r *http.Request, sc tende
 }
 
 func (h *Handler) updateProduct(w http.ResponseWriter, r *http.Request, sc tender.Scope) error {
-	var req productRequest
-	if err := Decode(r, &req); err != nil {
-		return err
-	}
-	loc, err := h.locateLocationID(r, sc, req.LocationID)
-	if err != nil {
-		return err
-	}
-	p, err := req.params()
+	loc, p, err := h.productInput(r, sc)
 	if err != nil {
 		return err
 	}
@@ -334,7 +341,7 @@ func (h *Handler) listProducts(w http.ResponseWriter, r *http.Request, sc tender
 		return err
 	}
 	q := NewQuery(r.URL.Query())
-	f := tender.ProductFilter{Search: strings.TrimSpace(q.Get("search")), IDs: splitIDs(q.Values["productIds"])}
+	f := tender.ProductFilter{Search: strings.TrimSpace(q.Get("search")), IDs: splitIDs(q, "productIds")}
 	f.Limit, f.Offset = q.Page(MaxLimit)
 	if f.Limit == 0 {
 		f.Limit = MaxLimit
@@ -482,16 +489,22 @@ func renderPrice(p *tender.Price) wirePrice {
 	return out
 }
 
-func (h *Handler) createPrice(w http.ResponseWriter, r *http.Request, sc tender.Scope) error {
+// priceInput reads a price request: its location and its values.
+func (h *Handler) priceInput(r *http.Request, sc tender.Scope) (tender.Scope, catalog.PriceParams, error) {
 	var req priceRequest
 	if err := Decode(r, &req); err != nil {
-		return err
+		return tender.Scope{}, catalog.PriceParams{}, err
 	}
 	loc, err := h.locateLocationID(r, sc, req.LocationID)
 	if err != nil {
-		return err
+		return tender.Scope{}, catalog.PriceParams{}, err
 	}
 	p, err := req.params()
+	return loc, p, err
+}
+
+func (h *Handler) createPrice(w http.ResponseWriter, r *http.Request, sc tender.Scope) error {
+	loc, p, err := h.priceInput(r, sc)
 	if err != nil {
 		return err
 	}
@@ -503,15 +516,7 @@ func (h *Handler) createPrice(w http.ResponseWriter, r *http.Request, sc tender.
 }
 
 func (h *Handler) updatePrice(w http.ResponseWriter, r *http.Request, sc tender.Scope) error {
-	var req priceRequest
-	if err := Decode(r, &req); err != nil {
-		return err
-	}
-	loc, err := h.locateLocationID(r, sc, req.LocationID)
-	if err != nil {
-		return err
-	}
-	p, err := req.params()
+	loc, p, err := h.priceInput(r, sc)
 	if err != nil {
 		return err
 	}
@@ -551,7 +556,7 @@ func (h *Handler) listPrices(w http.ResponseWriter, r *http.Request, sc tender.S
 		return err
 	}
 	q := NewQuery(r.URL.Query())
-	f := tender.PriceFilter{IDs: splitIDs(q.Values["ids"])}
+	f := tender.PriceFilter{IDs: splitIDs(q, "ids")}
 	f.Limit, f.Offset = q.Page(MaxLimit)
 	if f.Limit == 0 {
 		f.Limit = MaxLimit

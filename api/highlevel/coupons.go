@@ -180,16 +180,23 @@ func renderCoupon(c *tender.Coupon, traceID string) wireCoupon {
 	return out
 }
 
-func (h *Handler) createCoupon(w http.ResponseWriter, r *http.Request, sc tender.Scope) error {
+// couponInput reads a create or update request: the request, its
+// location and its values.
+func (h *Handler) couponInput(r *http.Request, sc tender.Scope, needID bool) (*couponRequest, tender.Scope, catalog.CouponParams, error) {
 	var req couponRequest
 	if err := Decode(r, &req); err != nil {
-		return err
+		return nil, tender.Scope{}, catalog.CouponParams{}, err
 	}
-	loc, err := h.locateCoupon(r, sc, &req, false)
+	loc, err := h.locateCoupon(r, sc, &req, needID)
 	if err != nil {
-		return err
+		return nil, tender.Scope{}, catalog.CouponParams{}, err
 	}
 	p, err := req.params()
+	return &req, loc, p, err
+}
+
+func (h *Handler) createCoupon(w http.ResponseWriter, r *http.Request, sc tender.Scope) error {
+	_, loc, p, err := h.couponInput(r, sc, false)
 	if err != nil {
 		return err
 	}
@@ -201,15 +208,7 @@ func (h *Handler) createCoupon(w http.ResponseWriter, r *http.Request, sc tender
 }
 
 func (h *Handler) updateCoupon(w http.ResponseWriter, r *http.Request, sc tender.Scope) error {
-	var req couponRequest
-	if err := Decode(r, &req); err != nil {
-		return err
-	}
-	loc, err := h.locateCoupon(r, sc, &req, true)
-	if err != nil {
-		return err
-	}
-	p, err := req.params()
+	req, loc, p, err := h.couponInput(r, sc, true)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/tenderpay/tender"
@@ -77,11 +78,17 @@ func (w *where) add(cond string, vs ...any) {
 	w.b.WriteString(" AND " + fmt.Sprintf(cond, nums...))
 }
 
-// in appends " AND col IN (…)" over ids.
+// in appends " AND col IN (…)" over ids. The list is padded to a power
+// of two (repeating its last id), so that lists of any length make few
+// distinct statements for SQLite's statement cache.
 func (w *where) in(col string, ids []string) {
-	ph := make([]string, len(ids))
-	for i, id := range ids {
-		w.args = append(w.args, id)
+	n := 1
+	for n < len(ids) {
+		n *= 2
+	}
+	ph := make([]string, n)
+	for i := range ph {
+		w.args = append(w.args, ids[min(i, len(ids)-1)])
 		ph[i] = fmt.Sprintf("$%d", len(w.args))
 	}
 	w.b.WriteString(" AND " + col + " IN (" + strings.Join(ph, ", ") + ")")
@@ -96,18 +103,16 @@ func (t *Tx) count(ctx context.Context, table string, w *where) (int, error) {
 	return n, nil
 }
 
-// limitOffset renders a page's LIMIT and OFFSET (limit 0: no limit).
-func limitOffset(limit, offset int) string {
-	s := ""
-	if limit > 0 {
-		s += fmt.Sprintf(" LIMIT %d", limit)
-	} else if offset > 0 {
-		s += " LIMIT 9223372036854775807" // both engines need a LIMIT before OFFSET
+// page appends LIMIT and OFFSET placeholders for a page (limit 0: no
+// limit) to w's args and returns the clause; call it before passing
+// w.args on. Bound values keep the
+// statement text the same for every page.
+func (w *where) page(limit, offset int) string {
+	if limit <= 0 {
+		limit = math.MaxInt32 // both engines need a LIMIT before OFFSET
 	}
-	if offset > 0 {
-		s += fmt.Sprintf(" OFFSET %d", offset)
-	}
-	return s
+	w.args = append(w.args, limit, max(offset, 0))
+	return fmt.Sprintf(" LIMIT $%d OFFSET $%d", len(w.args)-1, len(w.args))
 }
 
 // ---- products ----
@@ -162,7 +167,8 @@ func (t *Tx) ListProducts(ctx context.Context, accountID string, f tender.Produc
 	if f.Ascending {
 		order = " ORDER BY id ASC"
 	}
-	items, err := listDocs[tender.Product](ctx, t, `SELECT data FROM products WHERE `+w.b.String()+order+limitOffset(f.Limit, f.Offset), w.args...)
+	q := `SELECT data FROM products WHERE ` + w.b.String() + order + w.page(f.Limit, f.Offset)
+	items, err := listDocs[tender.Product](ctx, t, q, w.args...)
 	return items, total, err
 }
 
@@ -211,7 +217,8 @@ func (t *Tx) ListPrices(ctx context.Context, accountID, productID string, f tend
 	if err != nil {
 		return nil, 0, err
 	}
-	items, err := listDocs[tender.Price](ctx, t, `SELECT data FROM prices WHERE `+w.b.String()+` ORDER BY id ASC`+limitOffset(f.Limit, f.Offset), w.args...)
+	q := `SELECT data FROM prices WHERE ` + w.b.String() + ` ORDER BY id ASC` + w.page(f.Limit, f.Offset)
+	items, err := listDocs[tender.Price](ctx, t, q, w.args...)
 	return items, total, err
 }
 
@@ -325,7 +332,8 @@ func (t *Tx) ListCoupons(ctx context.Context, accountID string, f tender.CouponF
 	if err != nil {
 		return nil, 0, err
 	}
-	items, err := t.listCoupons(ctx, `SELECT data, usage_count FROM coupons WHERE `+w.b.String()+` ORDER BY id DESC`+limitOffset(f.Limit, f.Offset), w.args...)
+	q := `SELECT data, usage_count FROM coupons WHERE ` + w.b.String() + ` ORDER BY id DESC` + w.page(f.Limit, f.Offset)
+	items, err := t.listCoupons(ctx, q, w.args...)
 	return items, total, err
 }
 
