@@ -57,6 +57,7 @@ type Tx interface {
 
 	// Now is the time fixed for the whole transaction.
 	Now() time.Time
+	OrderTx
 
 	InstallationTx
 	CatalogTx

@@ -1,0 +1,124 @@
+-- 007: orders (with their product index, fulfillments and notes),
+-- transactions (the HighLevel view of every payment, with day counters for
+-- exact counts) and subscriptions.
+CREATE TABLE orders (
+	id             TEXT COLLATE "C" PRIMARY KEY,
+	account_id     TEXT COLLATE "C" NOT NULL,
+	mode           TEXT COLLATE "C" NOT NULL,
+	status         TEXT COLLATE "C" NOT NULL,
+	payment_status TEXT COLLATE "C" NOT NULL,
+	contact_id     TEXT COLLATE "C" NOT NULL,
+	source_id      TEXT COLLATE "C" NOT NULL,
+	search         TEXT COLLATE "C" NOT NULL,
+	created_at     BIGINT NOT NULL,
+	updated_at     BIGINT NOT NULL,
+	version        BIGINT NOT NULL DEFAULT 0,
+	data           TEXT NOT NULL
+);
+CREATE INDEX orders_created ON orders (account_id, created_at, id, mode);
+CREATE INDEX orders_status ON orders (account_id, status, created_at, id, mode);
+CREATE INDEX orders_payment_status ON orders (account_id, payment_status, created_at, id, mode);
+CREATE INDEX orders_contact ON orders (account_id, contact_id, created_at, id);
+CREATE INDEX orders_source ON orders (account_id, source_id, created_at, id);
+
+CREATE TABLE order_products (
+	account_id TEXT COLLATE "C" NOT NULL,
+	product_id TEXT COLLATE "C" NOT NULL,
+	order_id   TEXT COLLATE "C" NOT NULL,
+	PRIMARY KEY (account_id, product_id, order_id)
+);
+
+CREATE TABLE fulfillments (
+	id         TEXT COLLATE "C" PRIMARY KEY,
+	account_id TEXT COLLATE "C" NOT NULL,
+	mode       TEXT COLLATE "C" NOT NULL,
+	order_id   TEXT COLLATE "C" NOT NULL,
+	created_at BIGINT NOT NULL,
+	data       TEXT NOT NULL
+);
+CREATE INDEX fulfillments_order ON fulfillments (order_id, id);
+
+CREATE TABLE order_notes (
+	id         TEXT COLLATE "C" PRIMARY KEY,
+	account_id TEXT COLLATE "C" NOT NULL,
+	mode       TEXT COLLATE "C" NOT NULL,
+	order_id   TEXT COLLATE "C" NOT NULL,
+	created_at BIGINT NOT NULL,
+	data       TEXT NOT NULL
+);
+CREATE INDEX order_notes_order ON order_notes (order_id, id);
+
+-- One row per payment. Secondary indexes end with the columns list
+-- filters test (mode, sub type), so a page is found in the index alone.
+CREATE TABLE transactions (
+	id              TEXT COLLATE "C" PRIMARY KEY,
+	status          TEXT COLLATE "C" NOT NULL,
+	account_id      TEXT COLLATE "C" NOT NULL,
+	mode            TEXT COLLATE "C" NOT NULL,
+	entity_id       TEXT COLLATE "C" NOT NULL,
+	contact_id      TEXT COLLATE "C" NOT NULL,
+	source_type     TEXT COLLATE "C" NOT NULL,
+	source_sub_type TEXT COLLATE "C" NOT NULL,
+	subscription_id TEXT COLLATE "C" NOT NULL,
+	search          TEXT COLLATE "C" NOT NULL,
+	created_at      BIGINT NOT NULL,
+	updated_at      BIGINT NOT NULL,
+	data            TEXT NOT NULL
+);
+CREATE INDEX transactions_created ON transactions (account_id, created_at, id, mode);
+CREATE INDEX transactions_source ON transactions (account_id, source_type, created_at, id, mode, source_sub_type);
+CREATE INDEX transactions_sub_source ON transactions (account_id, source_sub_type, created_at, id, mode);
+CREATE INDEX transactions_entity ON transactions (account_id, entity_id, created_at, id);
+CREATE INDEX transactions_contact ON transactions (account_id, contact_id, created_at, id);
+CREATE INDEX transactions_subscription ON transactions (account_id, subscription_id, created_at, id);
+
+-- Transactions counted per UTC day, mode and source, so that a list's exact
+-- total over a large account sums a few rows instead of counting millions.
+-- shard spreads concurrent increments of one day over several rows.
+CREATE TABLE transaction_counts (
+	account_id      TEXT COLLATE "C" NOT NULL,
+	day             BIGINT NOT NULL,
+	mode            TEXT COLLATE "C" NOT NULL,
+	source_type     TEXT COLLATE "C" NOT NULL,
+	source_sub_type TEXT COLLATE "C" NOT NULL,
+	shard           BIGINT NOT NULL,
+	n               BIGINT NOT NULL,
+	PRIMARY KEY (account_id, day, mode, source_type, source_sub_type, shard)
+);
+
+CREATE TABLE subscriptions (
+	id          TEXT COLLATE "C" PRIMARY KEY,
+	account_id  TEXT COLLATE "C" NOT NULL,
+	mode        TEXT COLLATE "C" NOT NULL,
+	status      TEXT COLLATE "C" NOT NULL,
+	entity_id   TEXT COLLATE "C" NOT NULL,
+	contact_id  TEXT COLLATE "C" NOT NULL,
+	source_type TEXT COLLATE "C" NOT NULL,
+	search      TEXT COLLATE "C" NOT NULL,
+	created_at  BIGINT NOT NULL,
+	updated_at  BIGINT NOT NULL,
+	version     BIGINT NOT NULL DEFAULT 0,
+	data        TEXT NOT NULL
+);
+CREATE INDEX subscriptions_created ON subscriptions (account_id, created_at, id, mode);
+CREATE INDEX subscriptions_entity ON subscriptions (account_id, entity_id, created_at, id);
+CREATE INDEX subscriptions_contact ON subscriptions (account_id, contact_id, created_at, id);
+
+-- Payments made before this migration become transactions too (none of
+-- them can pay an order, which did not exist yet); the next change of a
+-- payment rewrites its document in full.
+INSERT INTO transactions (id, status, account_id, mode, entity_id, contact_id, source_type, source_sub_type, subscription_id, search, created_at, updated_at, data)
+SELECT id, status, account_id, mode, '', '', '', '', '', '', created_at, updated_at,
+	json_build_object('id', id, 'account_id', account_id, 'mode', mode, 'payment_intent_id', payment_intent_id,
+		'payment_method_id', data::json->>'payment_method_id', 'status', status,
+		'amount', (data::json->>'amount')::bigint, 'amount_captured', (data::json->>'amount_captured')::bigint,
+		'amount_refunded', (data::json->>'amount_refunded')::bigint, 'currency', data::json->>'currency',
+		'contact', json_build_object(), 'source', json_build_object('type', '', 'id', ''),
+		'provider_type', CASE WHEN (data::json->>'external')::boolean THEN 'external' ELSE 'tender' END,
+		'charge_id', id,
+		'created_at', to_char(to_timestamp(created_at / 1000000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+		'updated_at', to_char(to_timestamp(updated_at / 1000000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text
+FROM payments;
+INSERT INTO transaction_counts (account_id, day, mode, source_type, source_sub_type, shard, n)
+SELECT account_id, created_at / 86400000000, mode, '', '', 0, COUNT(*) FROM payments
+GROUP BY account_id, created_at / 86400000000, mode;
