@@ -40,12 +40,6 @@ const (
 	Fulfilled          = "fulfilled"
 )
 
-// Price types of an order line.
-const (
-	PriceOneTime   = "one_time"
-	PriceRecurring = "recurring"
-)
-
 // OrderSourceTypes are where an order may come from (HighLevel's OrderSource
 // type enum).
 var OrderSourceTypes = []string{"funnel", "website", "invoice", "calendar", "text2Pay", "document_contracts", "membership",
@@ -76,41 +70,19 @@ type Contact struct {
 	Phone string `json:"phone,omitempty"`
 }
 
-// Recurrence is how often a recurring price bills: every IntervalCount
-// Intervals (day, week, month or year).
-type Recurrence struct {
-	Interval      string `json:"interval"`
-	IntervalCount int    `json:"interval_count"`
-}
-
-// Next returns t moved forward by one period of r.
-func (r Recurrence) Next(t time.Time) time.Time {
-	n := max(r.IntervalCount, 1)
-	switch r.Interval {
-	case "day":
-		return t.AddDate(0, 0, n)
-	case "week":
-		return t.AddDate(0, 0, 7*n)
-	case "year":
-		return t.AddDate(n, 0, 0)
-	default:
-		return t.AddDate(0, n, 0)
-	}
-}
-
 // OrderItem is one line of an order: a price (of a product) times a
 // quantity, with snapshots of the product and price as they were ordered.
 // Amounts are minor units of the order's currency.
 type OrderItem struct {
-	PriceID    string      `json:"price_id"`
-	ProductID  string      `json:"product_id"`
-	Name       string      `json:"name"`
-	Qty        int64       `json:"qty"`
-	UnitAmount int64       `json:"unit_amount"`
-	Amount     int64       `json:"amount"`   // UnitAmount × Qty
-	Discount   int64       `json:"discount"` // this line's share of the coupon's discount
-	PriceType  string      `json:"price_type"`
-	Recurring  *Recurrence `json:"recurring,omitempty"`
+	PriceID    string     `json:"price_id"`
+	ProductID  string     `json:"product_id"`
+	Name       string     `json:"name"`
+	Qty        int64      `json:"qty"`
+	UnitAmount int64      `json:"unit_amount"`
+	Amount     int64      `json:"amount"`     // UnitAmount × Qty
+	Discount   int64      `json:"discount"`   // this line's share of the coupon's discount
+	PriceType  string     `json:"price_type"` // one_time or recurring
+	Recurring  *Recurring `json:"recurring,omitempty"`
 	// Fulfilled counts the units already fulfilled.
 	Fulfilled int64 `json:"fulfilled"`
 	// SubscriptionID is the subscription a recurring line started.
@@ -352,7 +324,7 @@ type Subscription struct {
 	Currency           Currency           `json:"currency"`
 	Amount             int64              `json:"amount"`   // billed each period, after Discount
 	Discount           int64              `json:"discount"` // the coupon's discount on each period
-	Recurrence         Recurrence         `json:"recurrence"`
+	Recurrence         Recurring          `json:"recurrence"`
 	CurrentPeriodStart *time.Time         `json:"current_period_start,omitempty"`
 	CurrentPeriodEnd   *time.Time         `json:"current_period_end,omitempty"`
 	EntityType         string             `json:"entity_type,omitempty"` // order

@@ -31,6 +31,12 @@ func ObjectType(obj any) (typ, id string, err error) {
 		return "custom_provider", o.ID, nil
 	case *tender.WhiteLabelProvider:
 		return "white_label_provider", o.ID, nil
+	case *tender.Order:
+		return "order", o.ID, nil
+	case *tender.Fulfillment:
+		return "fulfillment", o.ID, nil
+	case *tender.Subscription:
+		return "subscription", o.ID, nil
 	}
 	return "", "", fmt.Errorf("event: no object type for %T", obj)
 }

@@ -61,6 +61,8 @@ type Service struct {
 	FingerprintKey []byte
 	// Ledger posts the money movements of payments and settles them.
 	Ledger *ledger.Service
+	// Hooks are told of every payment change, in its transaction (hook.go).
+	Hooks []Hook
 }
 
 // New returns a Service with its ledger, whose settlement takes intents'
@@ -646,6 +648,9 @@ func (s *Service) Pay(ctx context.Context, sc tender.Scope, intentID string, p P
 		if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
 			return err
 		}
+		if err := s.changed(ctx, tx, sc, pi, pay, nil); err != nil {
+			return err
+		}
 		changes := []event.Change{{Type: tender.EventPaymentCreated, Object: pay}}
 		switch pay.Status {
 		case tender.PaymentFailed:
@@ -773,6 +778,9 @@ func (s *Service) SettleBankPayment(ctx context.Context, j *tender.Job) error {
 		if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
 			return err
 		}
+		if err := s.changed(ctx, tx, sc, pi, pay, nil); err != nil {
+			return err
+		}
 		if pay.Status == tender.PaymentCaptured {
 			return event.RecordAll(ctx, tx, sc, event.Change{Type: tender.EventPaymentCaptured, Object: pay},
 				event.Change{Type: tender.EventPaymentIntentCaptured, Object: pi})
@@ -887,6 +895,9 @@ func (s *Service) capture(ctx context.Context, sc tender.Scope, intentID string,
 		if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
 			return err
 		}
+		if err := s.changed(ctx, tx, sc, pi, pay, nil); err != nil {
+			return err
+		}
 		if err := event.RecordAll(ctx, tx, sc, event.Change{Type: tender.EventPaymentCaptured, Object: pay},
 			event.Change{Type: tender.EventPaymentIntentCaptured, Object: pi}); err != nil {
 			return err
@@ -968,6 +979,9 @@ func (s *Service) cancel(ctx context.Context, sc tender.Scope, intentID, reason 
 				pay.GatewayVoid = gateway
 			}
 			if err := tx.UpdatePayment(ctx, pay); err != nil {
+				return err
+			}
+			if err := s.changed(ctx, tx, sc, pi, pay, nil); err != nil {
 				return err
 			}
 			if err := event.Record(ctx, tx, sc, tender.EventPaymentCancelled, pay); err != nil {
@@ -1101,6 +1115,9 @@ func (s *Service) recordRefund(ctx context.Context, tx store.Tx, st *tender.Acco
 		return err
 	}
 	sc := tender.Scope{AccountID: r.AccountID, Mode: r.Mode}
+	if err := s.changed(ctx, tx, sc, pi, pay, r); err != nil {
+		return err
+	}
 	if err := event.RecordAll(ctx, tx, sc, event.Change{Type: tender.EventRefundCreated, Object: r},
 		event.Change{Type: tender.EventPaymentRefunded, Object: pay}); err != nil {
 		return err
@@ -1202,6 +1219,9 @@ func (s *Service) CreateExternalPayment(ctx context.Context, sc tender.Scope, p 
 			if err := s.postCapture(ctx, tx, st, pay, pay.AmountCaptured); err != nil {
 				return err
 			}
+		}
+		if err := s.changed(ctx, tx, sc, pi, pay, nil); err != nil {
+			return err
 		}
 		changes := []event.Change{{Type: tender.EventPaymentIntentCreated, Object: pi}, {Type: tender.EventPaymentCreated, Object: pay}}
 		if pay.Status == tender.PaymentCaptured {

@@ -27,6 +27,7 @@ import (
 	"github.com/tenderpay/tender/job"
 	"github.com/tenderpay/tender/ledger"
 	"github.com/tenderpay/tender/notify"
+	"github.com/tenderpay/tender/order"
 	"github.com/tenderpay/tender/payment"
 	"github.com/tenderpay/tender/processor/customprovider"
 	"github.com/tenderpay/tender/processor/sim"
@@ -277,6 +278,7 @@ func New(ctx context.Context, c Config, logOut io.Writer) (*Server, error) {
 		PublicKeys: hlWebhooks.Keys.PublicKey}
 	s.HighLevel.Catalog = catalog.New(st)
 	s.HighLevel.Providers = s.Providers
+	s.HighLevel.Orders = order.New(st, s.Payments, s.HighLevel.Catalog)
 	if !c.HighLevelRateLimitOff {
 		s.HighLevel.Limiter = highlevel.NewLimiter(c.HighLevelRateLimit)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/tenderpay/tender/api"
 	"github.com/tenderpay/tender/catalog"
 	"github.com/tenderpay/tender/notify"
+	"github.com/tenderpay/tender/order"
 	"github.com/tenderpay/tender/provider"
 	"github.com/tenderpay/tender/store"
 )
@@ -47,6 +48,7 @@ type Handler struct {
 	Webhook   *WebhookDialect
 	Catalog   *catalog.Service
 	Providers *provider.Service // custom and white-label providers
+	Orders    *order.Service
 }
 
 // endpoint serves one route for an authenticated token.

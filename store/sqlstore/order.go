@@ -55,39 +55,11 @@ func searchText(parts ...string) string {
 }
 
 // likePattern turns a search into a LIKE pattern matching it as a
-// case-insensitive substring (with ESCAPE '\').
-func likePattern(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(strings.ToLower(strings.TrimSpace(s))) + "%"
-}
+// case-insensitive substring of a lower-case search column.
+func likePattern(s string) string { return likeContains(strings.ToLower(strings.TrimSpace(s))) }
 
-// where builds a WHERE clause with numbered arguments.
-type where struct {
-	b    strings.Builder
-	args []any
-}
-
-func newWhere(accountID string) *where {
-	w := &where{args: []any{accountID}}
-	w.b.WriteString("account_id = $1")
-	return w
-}
-
-// add appends " AND cond", where cond's %d is the new argument's number.
-func (w *where) add(cond string, v any) {
-	w.args = append(w.args, v)
-	fmt.Fprintf(&w.b, " AND "+cond, len(w.args))
-}
-
-// in appends " AND col IN (…)" over values.
-func (w *where) in(col string, values []string) {
-	ph := make([]string, len(values))
-	for i, v := range values {
-		w.args = append(w.args, v)
-		ph[i] = fmt.Sprintf("$%d", len(w.args))
-	}
-	fmt.Fprintf(&w.b, " AND %s IN (%s)", col, strings.Join(ph, ", "))
-}
+// accountWhere starts a WHERE clause on one account's rows.
+func accountWhere(accountID string) *where { return newWhere("account_id = $1", accountID) }
 
 func (w *where) times(start, end *time.Time) {
 	if start != nil {
@@ -108,15 +80,6 @@ func page[T any](ctx context.Context, t *Tx, table string, w *where, limit, offs
 	q := fmt.Sprintf(`SELECT data FROM %[1]s WHERE id IN (SELECT id FROM %[1]s WHERE %[2]s ORDER BY created_at DESC, id DESC LIMIT %[3]d OFFSET %[4]d)
 		ORDER BY created_at DESC, id DESC`, table, w.b.String(), limit, max(offset, 0))
 	return listDocs[T](ctx, t, q, w.args...)
-}
-
-func (t *Tx) count(ctx context.Context, table string, w *where) (int, error) {
-	var n int
-	err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table+` WHERE `+w.b.String(), w.args...).Scan(&n)
-	if err != nil {
-		return 0, t.d.InterpretError(err)
-	}
-	return n, nil
 }
 
 // ---- orders ----
@@ -185,7 +148,7 @@ func (t *Tx) FindOrderByID(ctx context.Context, accountID, id string) (*tender.O
 
 // ListOrders returns a page of f's matches and their number.
 func (t *Tx) ListOrders(ctx context.Context, accountID string, f tender.OrderFilter) ([]*tender.Order, int, error) {
-	w := newWhere(accountID)
+	w := accountWhere(accountID)
 	if f.Mode != nil {
 		w.add("mode = $%d", string(*f.Mode))
 	}
@@ -323,7 +286,7 @@ func (t *Tx) FindTransactionByID(ctx context.Context, accountID, id string) (*te
 
 // txnWhere builds the filter of f with the time range [start, end].
 func txnWhere(accountID string, f tender.TransactionFilter, start, end *time.Time) *where {
-	w := newWhere(accountID)
+	w := accountWhere(accountID)
 	if f.Mode != nil {
 		w.add("mode = $%d", string(*f.Mode))
 	}
@@ -383,7 +346,7 @@ func (t *Tx) countTransactions(ctx context.Context, accountID string, f tender.T
 	if first > last {
 		return t.count(ctx, "transactions", txnWhere(accountID, f, f.Start, f.End))
 	}
-	w := newWhere(accountID)
+	w := accountWhere(accountID)
 	w.add("day >= $%d", first)
 	w.add("day <= $%d", last)
 	if f.Mode != nil {
@@ -431,7 +394,7 @@ func (t *Tx) CountSubscriptionPayments(ctx context.Context, accountID string, su
 	if len(subscriptionIDs) == 0 {
 		return out, nil
 	}
-	w := newWhere(accountID)
+	w := accountWhere(accountID)
 	w.in("subscription_id", subscriptionIDs)
 	w.in("status", []string{tender.PaymentCaptured})
 	rows, err := t.q.QueryContext(ctx, `SELECT subscription_id, COUNT(*) FROM transactions WHERE `+w.b.String()+` GROUP BY subscription_id`, w.args...)
@@ -504,7 +467,7 @@ func (t *Tx) FindSubscriptionByID(ctx context.Context, accountID, id string) (*t
 
 // ListSubscriptions returns a page of f's matches and their number.
 func (t *Tx) ListSubscriptions(ctx context.Context, accountID string, f tender.SubscriptionFilter) ([]*tender.Subscription, int, error) {
-	w := newWhere(accountID)
+	w := accountWhere(accountID)
 	if f.Mode != nil {
 		w.add("mode = $%d", string(*f.Mode))
 	}

@@ -26,7 +26,7 @@ func (b *testBundle) order(s tender.Scope, edit func(o *tender.Order)) *tender.O
 		Currency: "USD", Subtotal: 3000, Discount: 300, Amount: 2700, AmountPaid: 1000, AmountRefunded: 10,
 		Contact: tender.Contact{ID: "XPLSw2SVagl12LMDeTmQ", Name: "James Bond", Email: "james@example.com", Phone: "+15550100"},
 		Items: []tender.OrderItem{{PriceID: "price_1", ProductID: "prod_1", Name: "Hat", Qty: 2, UnitAmount: 1000, Amount: 2000,
-			Discount: 200, PriceType: tender.PriceRecurring, Recurring: &tender.Recurrence{Interval: "month", IntervalCount: 1},
+			Discount: 200, PriceType: tender.PriceRecurring, Recurring: &tender.Recurring{Interval: "month", IntervalCount: 1},
 			Fulfilled: 1, SubscriptionID: "sub_1", Product: json.RawMessage(`{"id":"prod_1"}`), Price: json.RawMessage(`{"id":"price_1"}`)}},
 		Coupon:          &tender.OrderCoupon{ID: "cpn_1", Code: "SAVE10", Snapshot: json.RawMessage(`{"code":"SAVE10"}`)},
 		Source:          tender.OrderSource{Type: "funnel", SubType: "one_step_order_form", ID: "src_1", Name: "Hat funnel", Meta: json.RawMessage(`{"pageId":"p1"}`)},
@@ -65,7 +65,9 @@ func testOrders(t *testing.T, setup func(*testing.T) *testBundle) {
 		wantCode(t, "FindOrderByID(other account)", err, tender.ENOTFOUND)
 		_, err = read(b, func(tx store.Tx) (*tender.Order, error) { return tx.FindOrderByID(b.ctx, b.a.AccountID, "ord_missing") })
 		wantCode(t, "FindOrderByID(missing)", err, tender.ENOTFOUND)
-		err = b.store.Write(b.ctx, func(tx store.Tx) error { return tx.CreateOrder(b.ctx, b.order(b.a, func(x *tender.Order) { x.ID = o.ID })) })
+		err = b.store.Write(b.ctx, func(tx store.Tx) error {
+			return tx.CreateOrder(b.ctx, b.order(b.a, func(x *tender.Order) { x.ID = o.ID }))
+		})
 		wantCode(t, "CreateOrder(duplicate)", err, tender.ECONFLICT)
 	})
 	t.Run("Update", func(t *testing.T) {
@@ -196,11 +198,15 @@ func testOrders(t *testing.T, setup func(*testing.T) *testBundle) {
 			}
 			return nil
 		})
-		fs := mustFind(t, b, func(tx store.Tx) ([]*tender.Fulfillment, error) { return tx.ListFulfillments(b.ctx, b.a.AccountID, o.ID) })
+		fs := mustFind(t, b, func(tx store.Tx) ([]*tender.Fulfillment, error) {
+			return tx.ListFulfillments(b.ctx, b.a.AccountID, o.ID)
+		})
 		wantDiff(t, "ListFulfillments", []*tender.Fulfillment{f1, f2}, fs)
 		ns := mustFind(t, b, func(tx store.Tx) ([]*tender.OrderNote, error) { return tx.ListOrderNotes(b.ctx, b.a.AccountID, o.ID) })
 		wantDiff(t, "ListOrderNotes", []*tender.OrderNote{n1, n2}, ns)
-		fs = mustFind(t, b, func(tx store.Tx) ([]*tender.Fulfillment, error) { return tx.ListFulfillments(b.ctx, b.b.AccountID, o.ID) })
+		fs = mustFind(t, b, func(tx store.Tx) ([]*tender.Fulfillment, error) {
+			return tx.ListFulfillments(b.ctx, b.b.AccountID, o.ID)
+		})
 		ns = mustFind(t, b, func(tx store.Tx) ([]*tender.OrderNote, error) { return tx.ListOrderNotes(b.ctx, b.b.AccountID, o.ID) })
 		if len(fs) != 0 || len(ns) != 0 {
 			t.Errorf("another account sees %d fulfillments and %d notes", len(fs), len(ns))
@@ -266,17 +272,23 @@ func testTransactions(t *testing.T, setup func(*testing.T) *testBundle) {
 		x := b.transaction(b.a, nil)
 		wantAllSet(t, "Transaction", x)
 		putTransactions(t, b, x)
-		got := mustFind(t, b, func(tx store.Tx) (*tender.Transaction, error) { return tx.FindTransactionByID(b.ctx, b.a.AccountID, x.ID) })
+		got := mustFind(t, b, func(tx store.Tx) (*tender.Transaction, error) {
+			return tx.FindTransactionByID(b.ctx, b.a.AccountID, x.ID)
+		})
 		wantDiff(t, "FindTransactionByID", x, got)
 		wantUTC(t, "Transaction", got)
-		_, err := read(b, func(tx store.Tx) (*tender.Transaction, error) { return tx.FindTransactionByID(b.ctx, b.b.AccountID, x.ID) })
+		_, err := read(b, func(tx store.Tx) (*tender.Transaction, error) {
+			return tx.FindTransactionByID(b.ctx, b.b.AccountID, x.ID)
+		})
 		wantCode(t, "FindTransactionByID(other account)", err, tender.ENOTFOUND)
 
 		// A second put updates it and does not count it twice.
 		up := *x
 		up.Status, up.AmountRefunded, up.EntityID, up.UpdatedAt = tender.PaymentCaptured, 1000, "ord_2", x.UpdatedAt.Add(time.Hour)
 		putTransactions(t, b, &up)
-		got = mustFind(t, b, func(tx store.Tx) (*tender.Transaction, error) { return tx.FindTransactionByID(b.ctx, b.a.AccountID, x.ID) })
+		got = mustFind(t, b, func(tx store.Tx) (*tender.Transaction, error) {
+			return tx.FindTransactionByID(b.ctx, b.a.AccountID, x.ID)
+		})
 		wantDiff(t, "after update", &up, got)
 		items, n := listTxns(t, b, b.a.AccountID, tender.TransactionFilter{Limit: 10})
 		if n != 1 || len(items) != 1 {
@@ -345,13 +357,17 @@ func testTransactions(t *testing.T, setup func(*testing.T) *testBundle) {
 			{"Search", tender.TransactionFilter{Search: "name 2"}, func(i int, _ *tender.Transaction) bool { return i == 2 || (i >= 20 && i < 30) }},
 			// Whole days, a range inside one day, and ranges with partial days at both ends.
 			{"Days", tender.TransactionFilter{Start: day(1), End: ptr(day(3).Add(-time.Microsecond))},
-				func(_ int, x *tender.Transaction) bool { return !x.CreatedAt.Before(*day(1)) && x.CreatedAt.Before(*day(3)) }},
+				func(_ int, x *tender.Transaction) bool {
+					return !x.CreatedAt.Before(*day(1)) && x.CreatedAt.Before(*day(3))
+				}},
 			{"WithinDay", tender.TransactionFilter{Start: ptr(day(2).Add(3 * time.Hour)), End: ptr(day(2).Add(20 * time.Hour))},
 				func(_ int, x *tender.Transaction) bool {
 					return !x.CreatedAt.Before(day(2).Add(3*time.Hour)) && !x.CreatedAt.After(day(2).Add(20*time.Hour))
 				}},
 			{"PartialEnds", tender.TransactionFilter{Start: &mid, End: &late, SourceType: "funnel"},
-				func(i int, x *tender.Transaction) bool { return i%3 == 0 && !x.CreatedAt.Before(mid) && !x.CreatedAt.After(late) }},
+				func(i int, x *tender.Transaction) bool {
+					return i%3 == 0 && !x.CreatedAt.Before(mid) && !x.CreatedAt.After(late)
+				}},
 			{"OpenStart", tender.TransactionFilter{End: &mid, Mode: &live},
 				func(i int, x *tender.Transaction) bool { return i%2 == 1 && !x.CreatedAt.After(mid) }},
 			{"OpenEnd", tender.TransactionFilter{Start: &mid},
@@ -391,7 +407,7 @@ func (b *testBundle) subscription(s tender.Scope, edit func(x *tender.Subscripti
 		Contact: tender.Contact{ID: "c1", Name: "James Bond", Email: "james@example.com", Phone: "1"},
 		Items: []tender.SubscriptionItem{{PriceID: "price_1", ProductID: "prod_1", Name: "Club", Qty: 1, UnitAmount: 1500,
 			Product: json.RawMessage(`{"id":"prod_1"}`), Price: json.RawMessage(`{"id":"price_1"}`)}},
-		Currency: "USD", Amount: 1350, Discount: 150, Recurrence: tender.Recurrence{Interval: "month", IntervalCount: 1},
+		Currency: "USD", Amount: 1350, Discount: 150, Recurrence: tender.Recurring{Interval: "month", IntervalCount: 1},
 		CurrentPeriodStart: ptr(now), CurrentPeriodEnd: ptr(now.AddDate(0, 1, 0)), EntityType: "order", EntityID: "ord_1",
 		Source: tender.OrderSource{Type: "funnel", ID: "src_1"}, Coupon: &tender.OrderCoupon{ID: "cpn_1", Code: "C"},
 		ProviderType: tender.ProviderTender, ProviderID: "prov_1", PaymentMethodID: "pm_1", CanceledAt: ptr(now.Add(time.Hour)),
@@ -410,10 +426,14 @@ func testSubscriptions(t *testing.T, setup func(*testing.T) *testBundle) {
 		s := b.subscription(b.a, nil)
 		wantAllSet(t, "Subscription", s, "Version")
 		mustWrite(t, b, func(tx store.Tx) error { return tx.CreateSubscription(b.ctx, s) })
-		got := mustFind(t, b, func(tx store.Tx) (*tender.Subscription, error) { return tx.FindSubscriptionByID(b.ctx, b.a.AccountID, s.ID) })
+		got := mustFind(t, b, func(tx store.Tx) (*tender.Subscription, error) {
+			return tx.FindSubscriptionByID(b.ctx, b.a.AccountID, s.ID)
+		})
 		wantDiff(t, "FindSubscriptionByID", s, got)
 		wantUTC(t, "Subscription", got)
-		_, err := read(b, func(tx store.Tx) (*tender.Subscription, error) { return tx.FindSubscriptionByID(b.ctx, b.b.AccountID, s.ID) })
+		_, err := read(b, func(tx store.Tx) (*tender.Subscription, error) {
+			return tx.FindSubscriptionByID(b.ctx, b.b.AccountID, s.ID)
+		})
 		wantCode(t, "FindSubscriptionByID(other account)", err, tender.ENOTFOUND)
 		stale := *s
 		mustWrite(t, b, func(tx store.Tx) error {
@@ -423,7 +443,9 @@ func testSubscriptions(t *testing.T, setup func(*testing.T) *testBundle) {
 		})
 		err = b.store.Write(b.ctx, func(tx store.Tx) error { return tx.UpdateSubscription(b.ctx, &stale) })
 		wantCode(t, "UpdateSubscription(stale)", err, tender.ECONFLICT)
-		got = mustFind(t, b, func(tx store.Tx) (*tender.Subscription, error) { return tx.FindSubscriptionByID(b.ctx, b.a.AccountID, s.ID) })
+		got = mustFind(t, b, func(tx store.Tx) (*tender.Subscription, error) {
+			return tx.FindSubscriptionByID(b.ctx, b.a.AccountID, s.ID)
+		})
 		if got.Status != tender.SubscriptionCanceled || got.Version != 1 {
 			t.Errorf("after update: %s version %d", got.Status, got.Version)
 		}
