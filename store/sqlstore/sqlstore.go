@@ -446,7 +446,10 @@ func (t *Tx) SearchPaymentIntents(ctx context.Context, s tender.Scope, f tender.
 		limit = 10
 	}
 	// Empty times sort last in both directions, on both engines.
-	fmt.Fprintf(&b, " ORDER BY %s%s NULLS LAST, id%s LIMIT %d OFFSET %d", col, dir, dir, limit+1, f.Offset)
+	// LIMIT and OFFSET are bound, not written into the text, so that every
+	// page shares one prepared statement.
+	args = append(args, limit+1, f.Offset)
+	fmt.Fprintf(&b, " ORDER BY %s%s NULLS LAST, id%s LIMIT $%d OFFSET $%d", col, dir, dir, len(args)-1, len(args))
 	items, err := listDocs[tender.PaymentIntent](ctx, t, b.String(), args...)
 	if err != nil {
 		return nil, false, err
