@@ -2,6 +2,13 @@ package highlevel_test
 
 import (
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
+
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -9,6 +16,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"github.com/getkin/kin-openapi/openapi3"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -180,5 +188,144 @@ func TestWebhookEndpoints(t *testing.T) {
 	}
 	if got := list("true"); len(got) != 0 {
 		t.Fatalf("after delete: %v", got)
+	}
+}
+
+// receiver is a webhook receiver on 127.0.0.1 that keeps every request.
+type receiver struct {
+	mu   sync.Mutex
+	got  []received
+	srv  *httptest.Server
+	seen chan struct{}
+}
+
+type received struct {
+	header http.Header
+	body   []byte
+}
+
+func newReceiver(t *testing.T) *receiver {
+	rc := &receiver{seen: make(chan struct{}, 100)}
+	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		rc.mu.Lock()
+		rc.got = append(rc.got, received{r.Header.Clone(), b})
+		rc.mu.Unlock()
+		rc.seen <- struct{}{}
+	}))
+	t.Cleanup(rc.srv.Close)
+	return rc
+}
+
+// waitFor waits until the receiver holds n requests.
+func (rc *receiver) waitFor(t *testing.T, n int) []received {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		rc.mu.Lock()
+		if len(rc.got) >= n {
+			out := append([]received(nil), rc.got...)
+			rc.mu.Unlock()
+			return out
+		}
+		rc.mu.Unlock()
+		select {
+		case <-rc.seen:
+		case <-deadline:
+			t.Fatalf("the receiver got %d requests, want %d", len(rc.got), n)
+		}
+	}
+}
+
+// webhookSchema returns the JSON schema HighLevel documents for an event
+// (refs/highlevel/docs/webhook-events/NAME.md), or nil when the documents
+// are not on this machine.
+func webhookSchema(t *testing.T, name string) *openapi3.Schema {
+	t.Helper()
+	dir := os.Getenv(testserver.HighLevelSpecDirEnv)
+	if dir == "" {
+		dir = "/work/shared/refs/highlevel"
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "docs", "webhook-events", name+".md"))
+	if err != nil {
+		t.Logf("HighLevel's webhook documents are not at %s: payloads are not checked against their schema", dir)
+		return nil
+	}
+	_, rest, ok := strings.Cut(string(md), "```json json_schema")
+	raw, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatalf("%s.md holds no json_schema block", name)
+	}
+	var s openapi3.Schema
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		t.Fatalf("%s.md schema: %v", name, err)
+	}
+	return &s
+}
+
+func TestOrderWebhooks(t *testing.T) {
+	f := newOrderFixture(t, testserver.Options{})
+	s := f.s
+	rc := newReceiver(t)
+	for _, live := range []bool{true, false} {
+		r := s.HighLevel(t, "POST", "/payments/webhook-endpoints", map[string]any{"altId": f.loc, "altType": "location",
+			"url": rc.srv.URL + "/hl", "events": []string{"OrderCreate", "OrderStatusUpdate"}, "liveMode": live})
+		if r.Status != 201 {
+			t.Fatalf("create endpoint: %d %s", r.Status, r.Body)
+		}
+	}
+	o := f.createOrder(t, nil)
+	id := o["_id"].(string)
+	f.hl(t, "POST", "/payments/orders/"+id+"/record-payment", map[string]any{"altId": f.loc, "altType": "location", "mode": "cash"}, 200)
+
+	got := rc.waitFor(t, 2)
+	keys := map[string][]byte{}
+	for _, name := range []string{"highlevel-webhook-public-key.pem", "highlevel-webhook-ed25519-public-key.pem"} {
+		keys[name] = s.Do(t, "GET", "/.well-known/tender/"+name, nil, nil).Body
+	}
+	rsaPub := parsePEM(t, keys["highlevel-webhook-public-key.pem"]).(*rsa.PublicKey)
+	edPub := parsePEM(t, keys["highlevel-webhook-ed25519-public-key.pem"]).(ed25519.PublicKey)
+	types := map[string]map[string]any{}
+	for _, g := range got {
+		sig, _ := base64.StdEncoding.DecodeString(g.header.Get("x-wh-signature"))
+		digest := sha256.Sum256(g.body)
+		if err := rsa.VerifyPKCS1v15(rsaPub, crypto.SHA256, digest[:], sig); err != nil {
+			t.Errorf("x-wh-signature: %v", err)
+		}
+		esig, _ := base64.StdEncoding.DecodeString(g.header.Get("x-ghl-signature"))
+		if !ed25519.Verify(edPub, g.body, esig) {
+			t.Errorf("x-ghl-signature does not verify")
+		}
+		var m map[string]any
+		if err := json.Unmarshal(g.body, &m); err != nil {
+			t.Fatal(err)
+		}
+		typ, _ := m["type"].(string)
+		types[typ] = m
+		if schema := webhookSchema(t, typ); schema != nil {
+			var v any
+			_ = json.Unmarshal(g.body, &v)
+			if err := schema.VisitJSON(v); err != nil {
+				t.Errorf("%s payload does not match HighLevel's schema: %v\n%s", typ, err, g.body)
+			}
+		}
+	}
+	create, update := types["OrderCreate"], types["OrderStatusUpdate"]
+	if create == nil || update == nil {
+		t.Fatalf("deliveries: %v", types)
+	}
+	if create["_id"] != id || create["locationId"] != f.loc || create["altId"] != f.loc || create["status"] != "pending" || create["amount"] != 25.0 {
+		t.Errorf("OrderCreate: %v", create)
+	}
+	if update["_id"] != id || update["status"] != "completed" || update["paymentStatus"] != "paid" {
+		t.Errorf("OrderStatusUpdate: %v", update)
+	}
+	if create["webhookId"] == update["webhookId"] || create["webhookId"] == "" {
+		t.Errorf("webhook ids: %v %v", create["webhookId"], update["webhookId"])
+	}
+	// The order is of one mode: the other mode's endpoint got nothing.
+	time.Sleep(200 * time.Millisecond)
+	if n := len(rc.waitFor(t, 2)); n != 2 {
+		t.Errorf("the receiver got %d requests, want 2 (one mode's endpoint only)", n)
 	}
 }
