@@ -184,6 +184,9 @@ func (s *Service) Adjust(ctx context.Context, sc tender.Scope, currency tender.C
 	}
 	var t *tender.LedgerTransaction
 	err = s.Store.Write(ctx, func(tx store.Tx) (err error) {
+		if _, err := tx.FindAccountByID(ctx, sc.AccountID); err != nil {
+			return err
+		}
 		now := tx.Now()
 		id := tender.NewID(tender.PrefixAdjustment, now)
 		if t, err = Build(KindAdjustment, Posting{AccountID: sc.AccountID, Mode: sc.Mode, Currency: c, Amount: amount,

@@ -4,6 +4,7 @@
 //	tender init    --db URL --json
 //	tender migrate --db URL
 //	tender bench   [--duration 10s] …
+//	tender ledger  verify --db URL
 //	tender version
 package main
 
@@ -43,6 +44,7 @@ commands:
   migrate   apply database migrations
   bench     drive a local server with load and report throughput and latency
   webhooks  redeliver events and print an endpoint's delivery log
+  ledger    verify the ledger's invariants; account settings; adjustments
   tokens    mint HighLevel bearer tokens with chosen OAuth scopes
   version   print the version
 `
@@ -65,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runBench(ctx, args[1:], getenv, stdout, stderr)
 	case "webhooks":
 		err = runWebhooks(ctx, args[1:], getenv, stdout, stderr)
+	case "ledger":
+		err = runLedger(ctx, args[1:], getenv, stdout, stderr)
 	case "tokens":
 		err = runTokens(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
