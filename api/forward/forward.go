@@ -98,6 +98,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	r("GET /events/{id}", privateKey, false, h.getEvent)
 	r("POST /events/{id}/redeliver", privateKey, false, h.redeliverEvent)
 	r("POST /events/redeliver_failed", privateKey, false, h.redeliverFailed)
+	h.registerLedger(r)
 	mux.HandleFunc("GET /openapi/forward.json", serveOpenAPI)
 	mux.HandleFunc("/", notFound)
 }

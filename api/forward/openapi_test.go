@@ -50,6 +50,15 @@ var registeredForwardRoutes = []string{
 	"POST /events/{id}/redeliver",
 	"POST /events/redeliver_failed",
 	"GET /openapi/forward.json",
+	"GET /balances",
+	"GET /ledger/balances",
+	"GET /transactions",
+	"GET /transactions/{id}",
+	"POST /transactions/search",
+	"POST /transactions/download",
+	"GET /processing_plans",
+	"GET /processing_plans/{id}",
+	"GET /accounts/{id}/processing_plan",
 }
 
 // TestOpenAPI_DocumentsEveryRoute proves that the document describes
@@ -110,7 +119,7 @@ func (f *openAPIFlow) check(r *testserver.Response, code int) map[string]any {
 // pattern maps a concrete path back to its route pattern.
 func (f *openAPIFlow) pattern(path string) string {
 	parts := strings.Split(path, "/")
-	if len(parts) >= 3 && parts[2] != "search" && parts[1] != "openapi" {
+	if len(parts) >= 3 && parts[2] != "search" && parts[2] != "download" && parts[1] != "openapi" && parts[1] != "ledger" {
 		parts[2] = "{id}"
 	}
 	return strings.Join(parts, "/")
@@ -151,7 +160,7 @@ func TestOpenAPI_ValidatesResponses(t *testing.T) {
 
 	// The document itself, without a key.
 	doc := f.check(s.Do(t, "GET", "/openapi/forward.json", nil, nil), 200)
-	if info, _ := doc["info"].(map[string]any); info["version"] != "1.3.0-tender.1" {
+	if info, _ := doc["info"].(map[string]any); info["version"] != "1.3.0-tender.2" {
 		t.Errorf("served document has info %v", doc["info"])
 	}
 
@@ -277,6 +286,7 @@ func TestOpenAPI_ValidatesResponses(t *testing.T) {
 		"gateway_void_response": map[string]any{"retrieval_reference": "rr-5"}}, 200)
 
 	exerciseWebhookRoutes(f)
+	exerciseLedgerRoutes(f)
 
 	// Errors.
 	f.errorCode(s.Do(t, "GET", "/payment_intents", nil, nil), 401, "unauthorized")
