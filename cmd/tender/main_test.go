@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tenderpay/tender/account"
 )
 
 // lockedBuffer is a bytes.Buffer safe for the server's concurrent logging.
@@ -414,7 +416,21 @@ func TestTokensCreate(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &co) != nil || !strings.HasPrefix(co.Token, "hl_co_") || len(co.Scopes) != 1 {
 		t.Fatalf("tokens create --company --json: exit %d, %s", code, out)
 	}
+	// --app names the token's marketplace app; without it, the default app.
+	code, out, _ = runCmd(t, "tokens", "create", "--db", db, "--account", boot.AccountID, "--scopes", "payments/custom-provider.write",
+		"--app", "my-app_1", "--json")
+	var app struct {
+		Token string `json:"token"`
+		AppID string `json:"app_id"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &app) != nil || app.AppID != "my-app_1" {
+		t.Fatalf("tokens create --app --json: exit %d, %s", code, out)
+	}
+	if !strings.Contains(out, `"app_id"`) || strings.Contains(out, account.DefaultHighLevelAppID) {
+		t.Errorf("tokens create --app --json: %s", out)
+	}
 	for _, bad := range [][]string{
+		{"tokens", "create", "--db", db, "--account", boot.AccountID, "--scopes", "products.write", "--app", "bad app!"},
 		{"tokens", "create", "--db", db, "--account", boot.AccountID, "--scopes", "payments/everything"},
 		{"tokens", "create", "--db", db, "--account", boot.AccountID},
 		{"tokens", "create", "--db", db, "--scopes", "products.write"},

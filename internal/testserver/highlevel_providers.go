@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -61,9 +62,9 @@ type FakeProvider struct {
 	// then the answer waits until the caller gives up.
 	ChargeOutcome func(q ProviderQuery) (status string, hang bool)
 	// VerifyHang makes verify wait until the caller gives up.
-	VerifyHang bool
+	VerifyHang atomic.Bool
 	// RefuseRefunds answers refunds with {failed: true}.
-	RefuseRefunds bool
+	RefuseRefunds atomic.Bool
 }
 
 // ProviderQuery is one query a FakeProvider received, as decoded JSON.
@@ -176,7 +177,7 @@ func (f *FakeProvider) serve(w http.ResponseWriter, r *http.Request) {
 		f.reply(w, http.StatusOK, map[string]any{"success": snap["status"] == "succeeded", "failed": snap["status"] == "failed",
 			"message": "charge " + status, "chargeId": c.ChargeID, "chargeSnapshot": snap})
 	case "verify":
-		if f.VerifyHang {
+		if f.VerifyHang.Load() {
 			<-r.Context().Done()
 			return
 		}
@@ -195,11 +196,11 @@ func (f *FakeProvider) serve(w http.ResponseWriter, r *http.Request) {
 	case "refund":
 		f.mu.Lock()
 		c := f.charges[q.Str("transactionId")]
-		if c != nil && !f.RefuseRefunds {
+		if c != nil && !f.RefuseRefunds.Load() {
 			c.Refunded = append(c.Refunded, fmt.Sprint(q["amount"]))
 		}
 		f.mu.Unlock()
-		if c == nil || f.RefuseRefunds {
+		if c == nil || f.RefuseRefunds.Load() {
 			f.reply(w, http.StatusOK, map[string]any{"failed": true, "message": "refund refused"})
 			return
 		}
