@@ -2,6 +2,8 @@ package tender
 
 import (
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -115,3 +117,41 @@ const (
 	EventCustomProviderDisconnected = "custom_provider.disconnected"
 	EventWhiteLabelProviderCreated  = "white_label_provider.created"
 )
+
+// ProviderChargeRef is what tender records as the processor reference of a
+// payment a custom provider took: "<provider id>:<mode>:<transaction id>:
+// <currency>:<amount in minor units>:<charge id>". The charge id, last, is
+// the provider's and may hold any character; it is empty while the
+// charge's outcome is unknown.
+type ProviderChargeRef struct {
+	ProviderID    string
+	Mode          Mode
+	TransactionID string
+	Currency      Currency
+	Amount        int64
+	ChargeID      string
+}
+
+// String encodes r.
+func (r ProviderChargeRef) String() string {
+	return strings.Join([]string{r.ProviderID, string(r.Mode), r.TransactionID, string(r.Currency),
+		strconv.FormatInt(r.Amount, 10), r.ChargeID}, ":")
+}
+
+// ParseProviderChargeRef decodes a payment's processor reference made for
+// a custom provider; ok is false for any other (a sim reference, say).
+func ParseProviderChargeRef(s string) (r ProviderChargeRef, ok bool) {
+	if !strings.HasPrefix(s, PrefixCustomProvider) {
+		return ProviderChargeRef{}, false
+	}
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 {
+		return ProviderChargeRef{}, false
+	}
+	amt, err := strconv.ParseInt(parts[4], 10, 64)
+	if err != nil || !Mode(parts[1]).Valid() {
+		return ProviderChargeRef{}, false
+	}
+	return ProviderChargeRef{ProviderID: parts[0], Mode: Mode(parts[1]), TransactionID: parts[2], Currency: Currency(parts[3]),
+		Amount: amt, ChargeID: parts[5]}, true
+}

@@ -162,6 +162,9 @@ func (s *Service) PaymentChanged(ctx context.Context, tx store.Tx, c payment.Cha
 	}
 	now := tx.Now()
 	x.Status, x.Amount, x.AmountCaptured, x.AmountRefunded = pay.Status, pay.Amount, pay.AmountCaptured, pay.AmountRefunded
+	if r, ok := tender.ParseProviderChargeRef(pay.ProcessorRef); ok && r.ChargeID != "" {
+		x.ChargeID = r.ChargeID // a pending charge's id arrives when it settles
+	}
 	x.UpdatedAt = now
 	if pay.AmountCaptured > 0 && x.CapturedAt == nil {
 		x.CapturedAt = &now
@@ -194,6 +197,13 @@ func newTransaction(ctx context.Context, tx store.Tx, pi *tender.PaymentIntent, 
 		Currency: pay.Currency, ProviderType: tender.ProviderTender, ChargeID: pay.ID, Description: pi.Description, CreatedAt: pay.CreatedAt}
 	if pay.ProcessorRef != "" {
 		x.ChargeID = pay.ProcessorRef
+	}
+	if r, ok := tender.ParseProviderChargeRef(pay.ProcessorRef); ok {
+		// Taken by a custom provider: its charge id (known once charged).
+		x.ProviderType, x.ChargeID = tender.ProviderCustom, r.ChargeID
+		if x.ChargeID == "" {
+			x.ChargeID = pay.ID
+		}
 	}
 	switch {
 	case o != nil:

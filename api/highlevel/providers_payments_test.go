@@ -164,6 +164,13 @@ func TestHighLevel_CustomProviderPayments(t *testing.T) {
 				t.Errorf("recorded ref %+v, provider's charge %+v", ref, got)
 			}
 
+			// The HighLevel transaction of the payment names the provider
+			// and its charge.
+			txn := hlWant(t, s.HighLevel(t, "GET", "/payments/transactions/"+pay["id"].(string)+"?altType=location&altId="+s.AccountID, nil), http.StatusOK)
+			if pp, _ := txn["paymentProvider"].(map[string]any); pp["type"] != "custom" || txn["chargeId"] != ref.ChargeID {
+				t.Errorf("transaction: paymentProvider %v, chargeId %v; want type custom, %s", txn["paymentProvider"], txn["chargeId"], ref.ChargeID)
+			}
+
 			// Refund: the provider is asked, with tender's refund id.
 			re := fwdWant(t, s.Forward(t, "POST", "/payment_intents/"+pi["id"].(string)+"/refunds", map[string]any{"amount": 1500}), http.StatusCreated)
 			refunds := fake.QueriesOf("refund")
@@ -221,6 +228,9 @@ func TestHighLevel_CustomProviderPayments(t *testing.T) {
 			}
 			fake.SetChargeStatus(ppay["id"].(string), "succeeded")
 			waitIntent(t, s, ppi["id"].(string), "captured")
+			if ref := storedRef(t, s, ppay["id"].(string)); ref.ChargeID != fake.Charge(ppay["id"].(string)).ChargeID {
+				t.Errorf("settled charge's ref: %+v", ref)
+			}
 
 			// The answer is lost but the charge went through: verify tells,
 			// and the payment is not charged twice.

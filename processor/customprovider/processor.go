@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
@@ -75,43 +74,13 @@ func (p *Processor) TokenizeBank(ctx context.Context, b processor.BankInput) (pr
 
 // ---- references ----
 
-// Ref is what tender records as the processor reference of a payment a
-// custom provider took: "<provider id>:<mode>:<transaction id>:<currency>:
-// <amount in minor units>:<charge id>". The charge id, last, is the
-// provider's and may hold any character (it is empty while a charge's
-// outcome is unknown).
-type Ref struct {
-	ProviderID    string
-	Mode          tender.Mode
-	TransactionID string
-	Currency      tender.Currency
-	Amount        int64
-	ChargeID      string
-}
-
-// String encodes r.
-func (r Ref) String() string {
-	return strings.Join([]string{r.ProviderID, string(r.Mode), r.TransactionID, string(r.Currency),
-		strconv.FormatInt(r.Amount, 10), r.ChargeID}, ":")
-}
+// Ref is the processor reference of a payment a custom provider took (see
+// tender.ProviderChargeRef for its format).
+type Ref = tender.ProviderChargeRef
 
 // ParseRef decodes a processor reference made by this package; ok is false
 // for any other (a sim reference, say).
-func ParseRef(s string) (r Ref, ok bool) {
-	if !strings.HasPrefix(s, tender.PrefixCustomProvider) {
-		return Ref{}, false
-	}
-	parts := strings.SplitN(s, ":", 6)
-	if len(parts) != 6 {
-		return Ref{}, false
-	}
-	amt, err := strconv.ParseInt(parts[4], 10, 64)
-	if err != nil || !tender.Mode(parts[1]).Valid() {
-		return Ref{}, false
-	}
-	return Ref{ProviderID: parts[0], Mode: tender.Mode(parts[1]), TransactionID: parts[2], Currency: tender.Currency(parts[3]),
-		Amount: amt, ChargeID: parts[5]}, true
-}
+func ParseRef(s string) (Ref, bool) { return tender.ParseProviderChargeRef(s) }
 
 // IsRef reports whether a payment's processor reference names a custom
 // provider (for dialects that show who processed a payment).
