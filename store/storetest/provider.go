@@ -26,11 +26,15 @@ func keysAt(sealed string, at time.Time) *tender.ProviderKeys {
 }
 
 func findProvider(b *testBundle, accountID, appID string) (*tender.CustomProvider, error) {
-	return read(b, func(tx store.Tx) (*tender.CustomProvider, error) { return tx.FindCustomProvider(b.ctx, accountID, appID) })
+	return read(b, func(tx store.Tx) (*tender.CustomProvider, error) {
+		return tx.FindCustomProvider(b.ctx, accountID, appID)
+	})
 }
 
 func connectedProvider(b *testBundle, accountID string, m tender.Mode) (*tender.CustomProvider, error) {
-	return read(b, func(tx store.Tx) (*tender.CustomProvider, error) { return tx.FindConnectedCustomProvider(b.ctx, accountID, m) })
+	return read(b, func(tx store.Tx) (*tender.CustomProvider, error) {
+		return tx.FindConnectedCustomProvider(b.ctx, accountID, m)
+	})
 }
 
 func testCustomProviders(t *testing.T, setup func(*testing.T) *testBundle) {
