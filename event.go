@@ -23,6 +23,16 @@ const (
 	EventPaymentMethodCreated   = "payment_method.created"
 	EventPaymentMethodUpdated   = "payment_method.updated"
 	EventEndpointDisabled       = "webhook_endpoint.disabled"
+	EventDisputeCreated         = "dispute.created"
+	EventDisputeContested       = "dispute.contested"
+	EventDisputeAccepted        = "dispute.accepted"
+	EventDisputeWon             = "dispute.won"
+	EventDisputeLost            = "dispute.lost"
+	EventPayoutCreated          = "payout.created"
+	EventPayoutCompleted        = "payout.completed"
+	EventPayoutFailed           = "payout.failed"
+	EventPayoutReturned         = "payout.returned"
+	EventPayoutCancelled        = "payout.cancelled"
 )
 
 // Event is one state change of one object, recorded in the transaction
@@ -32,7 +42,7 @@ type Event struct {
 	AccountID  string          `json:"account_id"`
 	Mode       Mode            `json:"mode"`
 	Type       string          `json:"type"`
-	ObjectType string          `json:"object_type"` // payment_intent, payment, refund, payment_method, webhook_endpoint
+	ObjectType string          `json:"object_type"` // payment_intent, payment, refund, payment_method, webhook_endpoint, dispute, payout
 	ObjectID   string          `json:"object_id"`
 	Object     json.RawMessage `json:"object"`
 	CreatedAt  time.Time       `json:"created_at"`

@@ -33,6 +33,9 @@ const (
 	PrefixLedgerTransaction = "txn_"
 	PrefixAdjustment        = "adj_"
 	PrefixProcessingPlan    = "partppl_"
+	// Disputes and payouts.
+	PrefixDispute = "dp_"
+	PrefixPayout  = "po_"
 	// PrefixCustomProvider and PrefixWhiteLabelProvider are HighLevel
 	// payment provider configurations.
 	PrefixCustomProvider     = "cprov_"

@@ -100,15 +100,17 @@ const (
 // interchange plus a markup). Rates are in basis points (1/100 of a percent)
 // so that fees are computed in integers.
 type ProcessingPlan struct {
-	ID              string    `json:"id"`
-	PlanType        string    `json:"plan_type"`
-	EffectiveDate   time.Time `json:"effective_date"`
-	AcceptedCards   []string  `json:"accepted_cards"`
-	Card            FeeRate   `json:"card"` // flat rate, or the markup over interchange
-	Bank            FeeRate   `json:"bank"`
-	DisputeFee      int64     `json:"dispute_fee"`
-	InterchangeCost string    `json:"interchange_cost"` // GROSS: interchange is charged on the gross amount
-	Comment         string    `json:"comment,omitempty"`
+	ID            string    `json:"id"`
+	PlanType      string    `json:"plan_type"`
+	EffectiveDate time.Time `json:"effective_date"`
+	AcceptedCards []string  `json:"accepted_cards"`
+	Card          FeeRate   `json:"card"` // flat rate, or the markup over interchange
+	Bank          FeeRate   `json:"bank"`
+	DisputeFee    int64     `json:"dispute_fee"`
+	// PayoutFee is charged on every payout (zero: none).
+	PayoutFee       int64  `json:"payout_fee,omitempty"`
+	InterchangeCost string `json:"interchange_cost"` // GROSS: interchange is charged on the gross amount
+	Comment         string `json:"comment,omitempty"`
 }
 
 // FeeRate is a percentage (in basis points) plus a fixed amount per payment,
@@ -125,5 +127,38 @@ type AccountSettings struct {
 	AccountID       string          `json:"account_id"`
 	Plan            *ProcessingPlan `json:"plan,omitempty"`
 	SettlementDelay time.Duration   `json:"settlement_delay,omitempty"`
-	UpdatedAt       time.Time       `json:"updated_at"`
+	// PayoutSchedule is when payouts are made (see ParsePayoutSchedule);
+	// PayoutMinimum the smallest payout, below which the money waits for
+	// the next run.
+	PayoutSchedule string    `json:"payout_schedule,omitempty"`
+	PayoutMinimum  int64     `json:"payout_minimum,omitempty"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// Payout schedules.
+const (
+	PayoutDaily  = "daily"  // every day at 00:00 UTC
+	PayoutWeekly = "weekly" // every Monday at 00:00 UTC
+	PayoutManual = "manual" // never automatically
+)
+
+// ParsePayoutSchedule returns the period of a payout schedule: daily,
+// weekly, manual (period 0), or a Go duration of at least one second
+// ("1h", "90s") for payouts every period. Periods start on multiples of
+// the period since the zero time.Time, so a daily schedule pays out at
+// 00:00 UTC and a weekly one on Mondays.
+func ParsePayoutSchedule(s string) (time.Duration, error) {
+	switch s {
+	case PayoutDaily:
+		return 24 * time.Hour, nil
+	case PayoutWeekly:
+		return 7 * 24 * time.Hour, nil
+	case PayoutManual:
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < time.Second {
+		return 0, FieldError("payout_schedule", "must be daily, weekly, manual or a duration of at least 1s such as 12h")
+	}
+	return d, nil
 }

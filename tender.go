@@ -282,10 +282,13 @@ type Payment struct {
 	OrderDetails     json.RawMessage `json:"order_details,omitempty"`
 	Disputed         bool            `json:"disputed"`
 	DisputeID        string          `json:"dispute_id,omitempty"`
-	SettlementStatus string          `json:"settlement_status"`
-	SettledAt        *time.Time      `json:"settled_at,omitempty"`
-	CreatedAt        time.Time       `json:"created_at"`
-	UpdatedAt        time.Time       `json:"updated_at"`
+	// Chargeback is the processor's notice that this payment will be
+	// disputed after its capture (test processors only).
+	Chargeback       *ChargebackNotice `json:"chargeback,omitempty"`
+	SettlementStatus string            `json:"settlement_status"`
+	SettledAt        *time.Time        `json:"settled_at,omitempty"`
+	CreatedAt        time.Time         `json:"created_at"`
+	UpdatedAt        time.Time         `json:"updated_at"`
 	// Version counts the payment's updates (see PaymentIntent.Version).
 	Version int64 `json:"version"`
 }

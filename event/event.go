@@ -37,6 +37,10 @@ func ObjectType(obj any) (typ, id string, err error) {
 		return "fulfillment", o.ID, nil
 	case *tender.Subscription:
 		return "subscription", o.ID, nil
+	case *tender.Dispute:
+		return "dispute", o.ID, nil
+	case *tender.Payout:
+		return "payout", o.ID, nil
 	}
 	return "", "", fmt.Errorf("event: no object type for %T", obj)
 }

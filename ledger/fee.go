@@ -9,7 +9,7 @@ import (
 
 // DefaultPlan is the processing plan of an account that has none of its own:
 // a flat rate of 2.9% + 30 (minor units) per card payment, 0.8% capped at
-// 500 per bank payment, and a dispute fee of 1500.
+// 500 per bank payment, a dispute fee of 1500 and no payout fee.
 func DefaultPlan(accountID string) *tender.ProcessingPlan {
 	return &tender.ProcessingPlan{
 		ID: PlanID(accountID), PlanType: tender.PlanFlatRate, EffectiveDate: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC),
@@ -111,6 +111,9 @@ func ValidatePlan(p *tender.ProcessingPlan) error {
 	}
 	if p.DisputeFee < 0 || p.DisputeFee > tender.MaxAmount {
 		v.Add("dispute_fee", "must be between 0 and the largest amount")
+	}
+	if p.PayoutFee < 0 || p.PayoutFee > tender.MaxAmount {
+		v.Add("payout_fee", "must be between 0 and the largest amount")
 	}
 	return v.Err()
 }

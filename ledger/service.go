@@ -24,6 +24,14 @@ const (
 	settleBatch           = 200
 )
 
+// Payout defaults, for accounts without settings of their own.
+const (
+	// DefaultPayoutSchedule pays out once a day, at 00:00 UTC.
+	DefaultPayoutSchedule = tender.PayoutDaily
+	// DefaultPayoutMinimum is the smallest payout (in minor units).
+	DefaultPayoutMinimum = 100
+)
+
 // Service posts ledger transactions and runs settlement.
 type Service struct {
 	Store store.Store
@@ -31,6 +39,9 @@ type Service struct {
 	SettlementDelay time.Duration
 	// SettleInterval is how often the settlement job runs.
 	SettleInterval time.Duration
+	// PayoutSchedule and PayoutMinimum apply to accounts without their own.
+	PayoutSchedule string
+	PayoutMinimum  int64
 	// CacheTTL bounds how long an account's settings are cached; a change
 	// made by another process shows within it.
 	CacheTTL time.Duration
@@ -55,6 +66,7 @@ type cachedSettings struct {
 // New returns a Service with the default settlement delay.
 func New(s store.Store) *Service {
 	return &Service{Store: s, SettlementDelay: DefaultSettlementDelay, SettleInterval: DefaultSettleInterval,
+		PayoutSchedule: DefaultPayoutSchedule, PayoutMinimum: DefaultPayoutMinimum,
 		CacheTTL: 10 * time.Second, cache: map[string]cachedSettings{}}
 }
 
@@ -87,8 +99,15 @@ func (s *Service) Settings(ctx context.Context, accountID string) (*tender.Accou
 }
 
 func (s *Service) effective(accountID string, own *tender.AccountSettings) *tender.AccountSettings {
-	eff := &tender.AccountSettings{AccountID: accountID, Plan: DefaultPlan(accountID), SettlementDelay: s.SettlementDelay}
+	eff := &tender.AccountSettings{AccountID: accountID, Plan: DefaultPlan(accountID), SettlementDelay: s.SettlementDelay,
+		PayoutSchedule: s.PayoutSchedule, PayoutMinimum: s.PayoutMinimum}
 	if own != nil {
+		if own.PayoutSchedule != "" {
+			eff.PayoutSchedule = own.PayoutSchedule
+		}
+		if own.PayoutMinimum > 0 {
+			eff.PayoutMinimum = own.PayoutMinimum
+		}
 		if own.Plan != nil {
 			p := *own.Plan
 			p.ID = PlanID(accountID)
@@ -113,6 +132,14 @@ func (s *Service) PutSettings(ctx context.Context, a *tender.AccountSettings) (*
 	}
 	if a.SettlementDelay < 0 {
 		return nil, tender.FieldError("settlement_delay", "must not be negative")
+	}
+	if a.PayoutSchedule != "" {
+		if _, err := tender.ParsePayoutSchedule(a.PayoutSchedule); err != nil {
+			return nil, err
+		}
+	}
+	if a.PayoutMinimum < 0 || a.PayoutMinimum > tender.MaxAmount {
+		return nil, tender.FieldError("payout_minimum", "must be between 0 and the largest amount")
 	}
 	err := s.Store.Write(ctx, func(tx store.Tx) error {
 		if _, err := tx.FindAccountByID(ctx, a.AccountID); err != nil {

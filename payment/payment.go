@@ -18,6 +18,16 @@
 // with the fee of the account's processing plan, a refund posts a refund.
 // Settlement later marks payments, their intents and refunds settled.
 //
+// # Disputes
+//
+// A processor may announce, when it authorizes, that the cardholder will
+// dispute the payment (the sim's dispute card); the capture then queues a
+// job that opens the dispute after the announced delay. Opening holds the
+// disputed amount and the plan's dispute fee in the dispute reserve;
+// MoveDispute decides it (won, lost, accepted) or marks it contested, with
+// its ledger posting. A payment with an open dispute cannot be refunded;
+// after a lost dispute only what the cardholder did not take back can be.
+//
 // # Errors
 //
 // Methods return EINVALID naming the field for bad parameters, ENOTFOUND for
@@ -605,7 +615,7 @@ func (s *Service) Pay(ctx context.Context, sc tender.Scope, intentID string, p P
 			ResponseText: res.ResponseText, DeclineCode: res.DeclineCode, AVSResult: res.AVS, CVVResult: res.CVV,
 			ProcessorRef: res.Ref, BillingDetails: p.BillingDetails, ReferenceID: p.ReferenceID, Description: p.Description,
 			Metadata: normObject(p.Metadata), OrderDetails: normObject(p.OrderDetails), SettlementStatus: tender.Unsettled,
-			MethodType: pm.Type, CreatedAt: now, UpdatedAt: now}
+			MethodType: pm.Type, Chargeback: res.Chargeback, CreatedAt: now, UpdatedAt: now}
 		if pm.Card != nil {
 			pay.CardBrand = pm.Card.Brand
 		}
@@ -632,6 +642,9 @@ func (s *Service) Pay(ctx context.Context, sc tender.Scope, intentID string, p P
 			pi.AmountAuthorized, pi.AmountCaptured, pi.CapturedAt = pi.Amount, pi.Amount, &now
 			if err = transition(pi, tender.IntentCaptured); err == nil {
 				err = s.postCapture(ctx, tx, st, pay, pay.AmountCaptured)
+			}
+			if err == nil {
+				err = scheduleDispute(ctx, tx, pay)
 			}
 		default:
 			pay.Status, pay.AmountAuthorized = tender.PaymentUncaptured, pi.Amount
@@ -889,6 +902,9 @@ func (s *Service) capture(ctx context.Context, sc tender.Scope, intentID string,
 		if err := s.postCapture(ctx, tx, st, pay, amt); err != nil {
 			return err
 		}
+		if err := scheduleDispute(ctx, tx, pay); err != nil {
+			return err
+		}
 		if err := tx.UpdatePayment(ctx, pay); err != nil {
 			return err
 		}
@@ -1024,8 +1040,14 @@ func refundable(ctx context.Context, tx store.Tx, sc tender.Scope, intentID stri
 	if pi.Status != tender.IntentCaptured {
 		return nil, nil, 0, tender.Errorf(tender.ECONFLICT, "payment intent %s is %s; only a captured intent can be refunded", intentID, pi.Status)
 	}
-	left := pi.AmountCaptured - pi.AmountRefunded
-	if left <= 0 {
+	lost, err := disputedAmount(ctx, tx, sc, pi)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	left := pi.AmountCaptured - pi.AmountRefunded - lost
+	if left <= 0 && lost > 0 {
+		return nil, nil, 0, tender.Errorf(tender.ECONFLICT, "payment intent %s lost its dispute %s; nothing is left to refund", intentID, pi.DisputeID)
+	} else if left <= 0 {
 		return nil, nil, 0, tender.Errorf(tender.ECONFLICT, "payment intent %s is already fully refunded", intentID)
 	}
 	amt := left

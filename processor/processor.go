@@ -77,6 +77,9 @@ type AuthResult struct {
 	CVV          string
 	// SettleAfter is when a Pending outcome may be asked for its final state.
 	SettleAfter time.Duration
+	// Chargeback, when set, tells that the cardholder will dispute the
+	// payment once it is captured (a test processor's dispute card).
+	Chargeback *tender.ChargebackNotice
 }
 
 // Processor authorizes, captures, voids and refunds. Implementations must

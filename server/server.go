@@ -29,6 +29,7 @@ import (
 	"github.com/tenderpay/tender/notify"
 	"github.com/tenderpay/tender/order"
 	"github.com/tenderpay/tender/payment"
+	"github.com/tenderpay/tender/payout"
 	"github.com/tenderpay/tender/processor/customprovider"
 	"github.com/tenderpay/tender/processor/sim"
 	"github.com/tenderpay/tender/provider"
@@ -73,6 +74,17 @@ type Config struct {
 	// ProviderTimeout bounds each call to a HighLevel custom provider's
 	// queryUrl.
 	ProviderTimeout time.Duration `json:"provider_timeout"`
+	// SimDisputeDelay is how long after capture the sim's dispute card is
+	// disputed.
+	SimDisputeDelay time.Duration `json:"sim_dispute_delay"`
+	// PayoutSchedule and PayoutMinimum apply to accounts without their
+	// own (tender.ParsePayoutSchedule); PayoutScanInterval is how often
+	// the payout job looks for money to pay out, PayoutTransitDelay how
+	// long a payout is pending before it completes.
+	PayoutSchedule     string        `json:"payout_schedule"`
+	PayoutMinimum      int64         `json:"payout_minimum"`
+	PayoutScanInterval time.Duration `json:"payout_scan_interval"`
+	PayoutTransitDelay time.Duration `json:"payout_transit_delay"`
 }
 
 // DefaultConfig returns the defaults: 127.0.0.1:8080 on ./tender.db.
@@ -84,6 +96,8 @@ func DefaultConfig() Config {
 		WebhookConcurrency: 32, WebhookTimeout: 10 * time.Second, HighLevelRateLimit: highlevel.DefaultRateLimit,
 		SettlementDelay: ledger.DefaultSettlementDelay, SettleInterval: ledger.DefaultSettleInterval,
 		ProviderTimeout: customprovider.DefaultTimeout,
+		SimDisputeDelay: sim.DefaultDisputeDelay, PayoutSchedule: ledger.DefaultPayoutSchedule, PayoutMinimum: ledger.DefaultPayoutMinimum,
+		PayoutScanInterval: payout.DefaultScanInterval, PayoutTransitDelay: payout.DefaultTransitDelay,
 	}
 }
 
@@ -106,6 +120,12 @@ func (c *Config) Validate() error {
 	}
 	if c.SettleInterval <= 0 {
 		return fmt.Errorf("--settle-interval must be positive")
+	}
+	if _, err := tender.ParsePayoutSchedule(c.PayoutSchedule); err != nil {
+		return fmt.Errorf("--payout-schedule must be daily, weekly, manual or a duration of at least 1s, not %q", c.PayoutSchedule)
+	}
+	if c.PayoutMinimum < 0 || c.PayoutScanInterval <= 0 || c.PayoutTransitDelay < 0 || c.SimDisputeDelay < 0 {
+		return fmt.Errorf("--payout-minimum, --payout-transit-delay and --sim-dispute-delay must not be negative, --payout-scan-interval must be positive")
 	}
 	return nil
 }
@@ -189,6 +209,7 @@ type Server struct {
 	Store    store.Store
 	Accounts *account.Service
 	Payments *payment.Service
+	Payouts  *payout.Service
 	Sim      *sim.Sim
 	// Providers holds HighLevel's provider configurations; CustomProviders
 	// is the processor payments go through: a location's connected custom
@@ -228,6 +249,7 @@ func New(ctx context.Context, c Config, logOut io.Writer) (*Server, error) {
 	s := &Server{Config: c, Log: c.NewLogger(logOut), Store: st, Metrics: api.NewMetrics()}
 	s.Sim = sim.New(c.SimBankDelay)
 	s.Sim.Latency = c.SimLatency
+	s.Sim.DisputeDelay = c.SimDisputeDelay
 	s.Accounts = account.New(st)
 	if len(secret) < 32 {
 		st.Close()
@@ -242,6 +264,9 @@ func New(ctx context.Context, c Config, logOut io.Writer) (*Server, error) {
 	s.Payments = payment.New(st, s.CustomProviders, secret)
 	s.Payments.Ledger.SettlementDelay = c.SettlementDelay
 	s.Payments.Ledger.SettleInterval = c.SettleInterval
+	s.Payments.Ledger.PayoutSchedule, s.Payments.Ledger.PayoutMinimum = c.PayoutSchedule, c.PayoutMinimum
+	s.Payouts = payout.New(st, s.Payments.Ledger)
+	s.Payouts.ScanInterval, s.Payouts.TransitDelay = c.PayoutScanInterval, c.PayoutTransitDelay
 	if s.Notify, err = notify.New(st, secret); err != nil {
 		st.Close()
 		return nil, err
@@ -261,6 +286,10 @@ func New(ctx context.Context, c Config, logOut io.Writer) (*Server, error) {
 	s.Worker.Metrics.Done = s.Metrics.JobDone
 	s.Worker.Handle(payment.JobSettleBank, s.Payments.SettleBankPayment)
 	s.Worker.Handle(ledger.JobSettle, s.Payments.Ledger.SettleJob)
+	s.Worker.Handle(payment.JobOpenDispute, s.Payments.OpenDisputeJob)
+	s.Worker.Handle(payout.JobSchedule, s.Payouts.ScheduleJob)
+	s.Worker.Handle(payout.JobCreate, s.Payouts.CreateJob)
+	s.Worker.Handle(payout.JobComplete, s.Payouts.CompleteJob)
 	s.Worker.Every("idempotency.sweep", time.Minute, func(ctx context.Context) error {
 		return st.Write(ctx, func(tx store.Tx) error {
 			_, err := tx.DeleteExpiredIdempotencyRecords(ctx, tx.Now(), 5000)
@@ -271,7 +300,7 @@ func New(ctx context.Context, c Config, logOut io.Writer) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", s.Metrics.Handler())
-	fwd := &forward.Handler{Payments: s.Payments, Accounts: s.Accounts, Idem: forward.NewIdempotency(st, c.IdempotencyTTL), Log: s.Log,
+	fwd := &forward.Handler{Payments: s.Payments, Payouts: s.Payouts, Accounts: s.Accounts, Idem: forward.NewIdempotency(st, c.IdempotencyTTL), Log: s.Log,
 		Notify: s.Notify, Webhooks: s.Webhooks}
 	fwd.Register(mux)
 	s.HighLevel = &highlevel.Handler{Accounts: s.Accounts, Store: st, Log: s.Log, Notify: s.Notify, Webhook: hlWebhooks,
@@ -337,6 +366,11 @@ func (s *Server) Start(ctx context.Context) error {
 	s.http = &http.Server{Handler: s.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn)}
 	if err := s.Payments.Ledger.EnsureSettleJob(ctx); err != nil {
+		ln.Close()
+		s.Store.Close()
+		return err
+	}
+	if err := s.Payouts.EnsureScheduleJob(ctx); err != nil {
 		ln.Close()
 		s.Store.Close()
 		return err

@@ -160,6 +160,8 @@ type Tx interface {
 	ListDeliveryAttempts(ctx context.Context, endpointID, deliveryID string, p tender.Page) ([]*tender.DeliveryAttempt, bool, error)
 
 	LedgerTx
+	DisputeTx
+	PayoutTx
 }
 
 // IdempotencyKeyFilter is implemented by a store that can tell, without a

@@ -33,21 +33,37 @@ var eventNames = map[string]string{
 	tender.EventPaymentCancelled:       "v2.payment.cancelled",
 	tender.EventPaymentRefunded:        "v2.payment.refunded",
 	tender.EventRefundCreated:          "v2.refund.created",
+	tender.EventDisputeCreated:         "v2.dispute.created",
+	tender.EventDisputeContested:       "v2.dispute.contested",
+	tender.EventDisputeAccepted:        "v2.dispute.accepted",
+	tender.EventDisputeWon:             "v2.dispute.updated",
+	tender.EventDisputeLost:            "v2.dispute.updated",
+	tender.EventPayoutCreated:          "v2.payout.created",
+	tender.EventPayoutCompleted:        "v2.payout.completed",
+	tender.EventPayoutFailed:           "v2.payout.failed",
+	tender.EventPayoutReturned:         "v2.payout.returned",
+	tender.EventPayoutCancelled:        "v2.payout.cancelled",
 }
 
-// coreTypes is the inverse of eventNames; forwardNames and deliveredTypes
-// are its sorted names and core types.
+// coreTypes is the inverse of eventNames (a Forward name may stand for
+// several core types: v2.dispute.updated for a dispute won or lost);
+// forwardNames and deliveredTypes are its sorted names and core types.
 var (
-	coreTypes      = map[string]string{}
+	coreTypes      = map[string][]string{}
 	forwardNames   []string
 	deliveredTypes []string
 )
 
 func init() {
 	for core, name := range eventNames {
-		coreTypes[name] = core
-		forwardNames = append(forwardNames, name)
+		if len(coreTypes[name]) == 0 {
+			forwardNames = append(forwardNames, name)
+		}
+		coreTypes[name] = append(coreTypes[name], core)
 		deliveredTypes = append(deliveredTypes, core)
+	}
+	for _, cores := range coreTypes {
+		sort.Strings(cores)
 	}
 	sort.Strings(forwardNames)
 	sort.Strings(deliveredTypes)
@@ -88,8 +104,13 @@ func (d *WebhookDialect) EventName(coreType string) string { return eventNames[c
 // EventNames lists Forward's event names that tender delivers, sorted.
 func (d *WebhookDialect) EventNames() []string { return append([]string(nil), forwardNames...) }
 
-// CoreType maps a Forward event name back to the core type, or "".
-func (d *WebhookDialect) CoreType(name string) string { return coreTypes[name] }
+// CoreType maps a Forward event name back to its first core type, or "".
+func (d *WebhookDialect) CoreType(name string) string {
+	if cores := coreTypes[name]; len(cores) > 0 {
+		return cores[0]
+	}
+	return ""
+}
 
 // NewSecret returns a new Standard Webhooks secret ("whsec_…").
 func (d *WebhookDialect) NewSecret() (string, error) { return signature.NewStandardSecret() }
@@ -191,6 +212,18 @@ func (d *WebhookDialect) render(ev *tender.Event, name, orgID string) (*wireEven
 			return nil, fmt.Errorf("forward: event %s: decode payment method: %w", ev.ID, err)
 		}
 		obj = renderPaymentMethod(&pm)
+	case "dispute":
+		var dp tender.Dispute
+		if err := json.Unmarshal(ev.Object, &dp); err != nil {
+			return nil, fmt.Errorf("forward: event %s: decode dispute: %w", ev.ID, err)
+		}
+		obj = renderDispute(sc, &dp)
+	case "payout":
+		var po tender.Payout
+		if err := json.Unmarshal(ev.Object, &po); err != nil {
+			return nil, fmt.Errorf("forward: event %s: decode payout: %w", ev.ID, err)
+		}
+		obj = renderPayout(&po)
 	default:
 		return nil, fmt.Errorf("forward: event %s: no Forward rendering of a %s", ev.ID, ev.ObjectType)
 	}

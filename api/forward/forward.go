@@ -21,6 +21,7 @@ import (
 	"github.com/tenderpay/tender/api"
 	"github.com/tenderpay/tender/notify"
 	"github.com/tenderpay/tender/payment"
+	"github.com/tenderpay/tender/payout"
 	"github.com/tenderpay/tender/processor"
 	"github.com/tenderpay/tender/store"
 )
@@ -30,6 +31,8 @@ var intType = reflect.TypeOf(0)
 // Handler serves the Forward dialect.
 type Handler struct {
 	Payments *payment.Service
+	// Payouts serves /payouts and the payout test helpers.
+	Payouts  *payout.Service
 	Accounts *account.Service
 	Idem     *api.Idempotency
 	Log      *slog.Logger
@@ -87,6 +90,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	r("POST /external_payments/{id}/capture", privateKey, true, h.captureExternalPayment)
 	r("POST /external_payments/{id}/cancel", privateKey, true, h.cancelExternalPayment)
 	r("POST /external_refunds", privateKey, true, h.createExternalRefund)
+	h.registerDisputesPayouts(r)
 	r("POST /webhook_endpoints", privateKey, false, h.createEndpoint)
 	r("GET /webhook_endpoints", privateKey, false, h.listEndpoints)
 	r("GET /webhook_endpoints/{id}", privateKey, false, h.getEndpoint)

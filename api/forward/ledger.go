@@ -99,6 +99,8 @@ type wirePlan struct {
 	BankProcessingPlanSettings  wireFeeRate     `json:"bank_processing_plan_settings"`
 	AccountID                   string          `json:"account_id"`
 	SettlementDelaySeconds      int64           `json:"settlement_delay_seconds"`
+	PayoutSchedule              string          `json:"payout_schedule"`
+	PayoutMinimum               int64           `json:"payout_minimum"`
 }
 
 type wireAmount struct {
@@ -109,6 +111,7 @@ type wirePlanFees struct {
 	Card        wireFeeRate            `json:"card"`
 	Bank        wireFeeRate            `json:"bank"`
 	Dispute     wireAmount             `json:"dispute"`
+	Payout      wireAmount             `json:"payout"`
 	Interchange map[string]wireFeeRate `json:"interchange,omitempty"`
 }
 
@@ -119,9 +122,11 @@ func renderPlan(st *tender.AccountSettings) *wirePlan {
 		cards = []string{}
 	}
 	w := &wirePlan{ID: p.ID, Entity: "processing_plan", PlanType: p.PlanType, EffectiveDate: p.EffectiveDate.UTC().Format("2006-01-02"),
-		AcceptedCards: cards, Fees: wirePlanFees{Card: renderRate(p.Card), Bank: renderRate(p.Bank), Dispute: wireAmount{p.DisputeFee}},
+		AcceptedCards: cards, Fees: wirePlanFees{Card: renderRate(p.Card), Bank: renderRate(p.Bank), Dispute: wireAmount{p.DisputeFee},
+			Payout: wireAmount{p.PayoutFee}},
 		FeesPaidByPartner: json.RawMessage(`{}`), Comment: strPtr(p.Comment), InterchangeCost: p.InterchangeCost,
-		BankProcessingPlanSettings: renderRate(p.Bank), AccountID: st.AccountID, SettlementDelaySeconds: int64(st.SettlementDelay.Seconds())}
+		BankProcessingPlanSettings: renderRate(p.Bank), AccountID: st.AccountID, SettlementDelaySeconds: int64(st.SettlementDelay.Seconds()),
+		PayoutSchedule: st.PayoutSchedule, PayoutMinimum: st.PayoutMinimum}
 	if w.InterchangeCost == "" {
 		w.InterchangeCost = "GROSS"
 	}
@@ -257,22 +262,8 @@ func (h *Handler) registerLedger(r func(pattern string, a access, needAccount bo
 }
 
 func (h *Handler) getBalances(w http.ResponseWriter, r *http.Request, sc tender.Scope) error {
-	q := r.URL.Query()
-	var v tender.Validation
-	switch q.Get("ledger_type") {
-	case "", "merchant":
-	default:
-		v.Add("ledger_type", "must be merchant")
-	}
-	var currency tender.Currency
-	if s := q.Get("currency"); s != "" {
-		c, err := tender.ParseCurrency(s)
-		if err != nil {
-			v.Add("currency", "is not a known ISO 4217 currency code")
-		}
-		currency = c
-	}
-	if err := v.Err(); err != nil {
+	currency, err := ledgerQuery(r)
+	if err != nil {
 		return err
 	}
 	return h.read(w, r, func(ctx context.Context, tx store.Tx) (any, error) {

@@ -59,6 +59,18 @@ var registeredForwardRoutes = []string{
 	"GET /processing_plans",
 	"GET /processing_plans/{id}",
 	"GET /accounts/{id}/processing_plan",
+	"GET /disputes",
+	"GET /disputes/{id}",
+	"GET /payouts",
+	"GET /payouts/{id}",
+	"GET /businesses/payouts",
+	"POST /test_helpers/disputes/{id}/contest",
+	"POST /test_helpers/disputes/{id}/accept",
+	"POST /test_helpers/disputes/{id}/win",
+	"POST /test_helpers/disputes/{id}/lose",
+	"POST /test_helpers/payouts/{id}/fail",
+	"POST /test_helpers/payouts/{id}/return",
+	"POST /test_helpers/payouts/{id}/cancel",
 }
 
 // TestOpenAPI_DocumentsEveryRoute proves that the document describes
@@ -119,7 +131,10 @@ func (f *openAPIFlow) check(r *testserver.Response, code int) map[string]any {
 // pattern maps a concrete path back to its route pattern.
 func (f *openAPIFlow) pattern(path string) string {
 	parts := strings.Split(path, "/")
-	if len(parts) >= 3 && parts[2] != "search" && parts[2] != "download" && parts[1] != "openapi" && parts[1] != "ledger" {
+	if len(parts) == 5 && parts[1] == "test_helpers" {
+		parts[3] = "{id}"
+	} else if len(parts) >= 3 && parts[2] != "search" && parts[2] != "download" && parts[1] != "openapi" && parts[1] != "ledger" &&
+		parts[1] != "businesses" {
 		parts[2] = "{id}"
 	}
 	return strings.Join(parts, "/")
@@ -160,7 +175,7 @@ func TestOpenAPI_ValidatesResponses(t *testing.T) {
 
 	// The document itself, without a key.
 	doc := f.check(s.Do(t, "GET", "/openapi/forward.json", nil, nil), 200)
-	if info, _ := doc["info"].(map[string]any); info["version"] != "1.3.0-tender.2" {
+	if info, _ := doc["info"].(map[string]any); info["version"] != "1.3.0-tender.3" {
 		t.Errorf("served document has info %v", doc["info"])
 	}
 
@@ -287,6 +302,7 @@ func TestOpenAPI_ValidatesResponses(t *testing.T) {
 
 	exerciseWebhookRoutes(f)
 	exerciseLedgerRoutes(f)
+	exerciseDisputePayoutRoutes(f)
 
 	// Errors.
 	f.errorCode(s.Do(t, "GET", "/payment_intents", nil, nil), 401, "unauthorized")

@@ -369,12 +369,12 @@ func eventTypes(r *http.Request) ([]string, error) {
 	for _, q := range r.URL.Query()["type"] {
 		for _, name := range strings.Split(q, ",") {
 			name = strings.TrimSpace(name)
-			core := coreTypes[name]
-			if core == "" {
+			cores := coreTypes[name]
+			if len(cores) == 0 {
 				return nil, tender.FieldError("type", "must be a Forward event name such as v2.payment_intent.captured, not "+
 					clipString(name, 80))
 			}
-			types = append(types, core)
+			types = append(types, cores...)
 		}
 	}
 	if len(types) == 0 {

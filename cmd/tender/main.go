@@ -119,7 +119,8 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) (*server.Config, 
 	}
 	c.Secret = getenv("TENDER_SECRET")
 	for name, dst := range map[string]*time.Duration{"TENDER_SIM_LATENCY": &c.SimLatency, "TENDER_SIM_BANK_DELAY": &c.SimBankDelay,
-		"TENDER_SETTLEMENT_DELAY": &c.SettlementDelay} {
+		"TENDER_SETTLEMENT_DELAY": &c.SettlementDelay, "TENDER_SIM_DISPUTE_DELAY": &c.SimDisputeDelay,
+		"TENDER_PAYOUT_TRANSIT_DELAY": &c.PayoutTransitDelay} {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil {
@@ -127,6 +128,9 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) (*server.Config, 
 			}
 			*dst = d
 		}
+	}
+	if v := getenv("TENDER_PAYOUT_SCHEDULE"); v != "" {
+		c.PayoutSchedule = v
 	}
 	if v := getenv("TENDER_SQLITE_SYNCHRONOUS"); v != "" {
 		c.Synchronous = v
@@ -153,6 +157,11 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) (*server.Config, 
 	fs.DurationVar(&c.IdempotencyTTL, "idempotency-ttl", c.IdempotencyTTL, "how long idempotency records are kept")
 	fs.DurationVar(&c.SettlementDelay, "settlement-delay", c.SettlementDelay, "how long captured money stays pending before it is available, for accounts without their own delay (env TENDER_SETTLEMENT_DELAY)")
 	fs.DurationVar(&c.SettleInterval, "settle-interval", c.SettleInterval, "how often the settlement job looks for due money")
+	fs.DurationVar(&c.SimDisputeDelay, "sim-dispute-delay", c.SimDisputeDelay, "how long after capture the sim's dispute card 4000000000000259 is disputed (env TENDER_SIM_DISPUTE_DELAY)")
+	fs.StringVar(&c.PayoutSchedule, "payout-schedule", c.PayoutSchedule, "payout schedule of accounts without their own: daily (00:00 UTC), weekly (Mondays), manual, or a period such as 6h (env TENDER_PAYOUT_SCHEDULE)")
+	fs.Int64Var(&c.PayoutMinimum, "payout-minimum", c.PayoutMinimum, "smallest payout in minor units, for accounts without their own")
+	fs.DurationVar(&c.PayoutScanInterval, "payout-scan-interval", c.PayoutScanInterval, "how often the payout job looks for money to pay out")
+	fs.DurationVar(&c.PayoutTransitDelay, "payout-transit-delay", c.PayoutTransitDelay, "how long a payout is pending before it completes (env TENDER_PAYOUT_TRANSIT_DELAY)")
 	fs.StringVar(&c.Synchronous, "sqlite-synchronous", c.Synchronous, "SQLite synchronous pragma: full or normal (env TENDER_SQLITE_SYNCHRONOUS)")
 	fs.IntVar(&c.PostgresConns, "postgres-conns", c.PostgresConns, "PostgreSQL connection pool size (env TENDER_POSTGRES_CONNS)")
 	fs.IntVar(&c.WebhookConcurrency, "webhook-concurrency", c.WebhookConcurrency, "webhook deliveries attempted at once")

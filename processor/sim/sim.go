@@ -13,7 +13,8 @@
 //	4000000000000002, 4867094332104873: declined (card_declined)
 //	4000000000009995, 4112912498587255: declined (insufficient_funds)
 //	4208475663072763: declined (avs_mismatch; AVS result N)
-//	4000000000000259: approved; a dispute opens after capture
+//	4000000000000259: approved; a dispute opens DisputeDelay after the
+//	    capture (reason "Fraud - Card Absent Environment", code 83)
 //
 // # Test bank accounts (any valid ABA routing number, e.g. 110000000)
 //
@@ -65,15 +66,30 @@ type Sim struct {
 	Latency time.Duration
 	// BankDelay is how long a bank payment stays pending.
 	BankDelay time.Duration
+	// DisputeDelay is how long after its capture a payment with the
+	// dispute card is disputed.
+	DisputeDelay time.Duration
 	// Now tells the time for card expiry checks.
 	Now func() time.Time
 }
 
 var _ processor.Processor = (*Sim)(nil)
 
-// New returns a Sim with no latency and bank payments pending for bankDelay.
+// DefaultDisputeDelay is how long after capture the dispute card's payment
+// is disputed, unless set otherwise.
+const DefaultDisputeDelay = time.Minute
+
+// The dispute card's chargeback: Visa's reason code 83, fraud in a
+// card-absent environment.
+const (
+	DisputeReason     = "Fraud - Card Absent Environment"
+	DisputeReasonCode = 83
+)
+
+// New returns a Sim with no latency, bank payments pending for bankDelay
+// and disputes opening DefaultDisputeDelay after capture.
 func New(bankDelay time.Duration) *Sim {
-	return &Sim{BankDelay: bankDelay, Now: time.Now}
+	return &Sim{BankDelay: bankDelay, DisputeDelay: DefaultDisputeDelay, Now: time.Now}
 }
 
 // Name returns "sim".
@@ -235,6 +251,9 @@ func (s *Sim) Authorize(ctx context.Context, p processor.AuthorizeParams) (proce
 	switch behaviourOf(p.Token) {
 	case behaveApprove, behaveDispute:
 		r.Outcome, r.AuthCode, r.ResponseText = processor.Approved, strings.ToUpper(ref("", p.Key)[:6]), "Approval"
+		if behaviourOf(p.Token) == behaveDispute {
+			r.Chargeback = &tender.ChargebackNotice{After: s.DisputeDelay, Reason: DisputeReason, ReasonCode: DisputeReasonCode}
+		}
 	case behaveDecline:
 		r.Outcome, r.ResponseText, r.DeclineCode = processor.Declined, "Declined", "card_declined"
 	case behaveNSF:

@@ -299,7 +299,7 @@ func (b *testBundle) payment(s tender.Scope, intentID string) *tender.Payment {
 		GatewayCapture: json.RawMessage(`{"cap":1}`), GatewayVoid: json.RawMessage(`{"void":1}`), CardPresent: true,
 		Metadata: json.RawMessage(`{"m":1}`), OrderDetails: json.RawMessage(`{"o":2}`),
 		Disputed: true, DisputeID: "dp_1", SettlementStatus: tender.Settled, SettledAt: ptr(now.Add(time.Hour)),
-		CreatedAt: now, UpdatedAt: now.Add(time.Second),
+		CreatedAt: now, UpdatedAt: now.Add(time.Second), Chargeback: &tender.ChargebackNotice{After: time.Minute, Reason: "fraud", ReasonCode: 83},
 	}
 }
 
@@ -1097,7 +1097,7 @@ func testPayments(t *testing.T, setup func(*testing.T) *testBundle) {
 			GatewayCapture: json.RawMessage(`{"cap":2}`), GatewayVoid: json.RawMessage(`{"void":2}`), CardPresent: false,
 			Metadata: json.RawMessage(`{"m":2}`), OrderDetails: json.RawMessage(`{"o":3}`),
 			Disputed: false, DisputeID: "dp_2", SettlementStatus: tender.Unsettled, SettledAt: ptr(later.Add(time.Hour)),
-			UpdatedAt: later,
+			Chargeback: &tender.ChargebackNotice{After: time.Second, Reason: "other", ReasonCode: 13}, UpdatedAt: later,
 		}
 		wantAllChanged(t, "Payment", p, up, "ID", "AccountID", "Mode", "PaymentIntentID", "PaymentMethodID", "CreatedAt", "Version")
 		mustWrite(t, b, func(tx store.Tx) error { return tx.UpdatePayment(b.ctx, up) })
