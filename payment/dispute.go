@@ -65,7 +65,8 @@ func (s *Service) OpenDisputeJob(ctx context.Context, j *tender.Job) error {
 // ledger posting (the amount and the plan's dispute fee move from the
 // available balance to the dispute reserve), the payment's and intent's
 // disputed fields and the dispute.created event. It returns ECONFLICT when
-// the payment is not captured, is already disputed, or is fully refunded.
+// the payment is not captured, external (recorded from another gateway),
+// already disputed, or fully refunded.
 func (s *Service) OpenDispute(ctx context.Context, sc tender.Scope, paymentID, reason string, reasonCode int) (*tender.Dispute, error) {
 	release, err := s.claimIntentOf(ctx, func(tx store.Tx) (string, error) {
 		pay, err := tx.FindPaymentByID(ctx, sc, paymentID)
@@ -91,6 +92,8 @@ func (s *Service) OpenDispute(ctx context.Context, sc tender.Scope, paymentID, r
 		switch {
 		case pay.Status != tender.PaymentCaptured:
 			return tender.Errorf(tender.ECONFLICT, "payment %s is %s; only a captured payment can be disputed", pay.ID, pay.Status)
+		case pay.External:
+			return tender.Errorf(tender.ECONFLICT, "payment %s was recorded from another gateway; its disputes are handled there", pay.ID)
 		case pay.Disputed:
 			return tender.Errorf(tender.ECONFLICT, "payment %s is already disputed (%s)", pay.ID, pay.DisputeID)
 		case pay.AmountCaptured-pay.AmountRefunded <= 0:

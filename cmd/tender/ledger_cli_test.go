@@ -38,6 +38,22 @@ func TestLedgerCLI(t *testing.T) {
 		!strings.Contains(out, `"settlement_delay": "1h0m0s"`) {
 		t.Fatalf("settings change: %d %s %s", code, out, errOut)
 	}
+	// Payout settings, kept when the plan changes again.
+	code, out, errOut = runCmd(t, "ledger", "settings", "--db", db, "--account", boot.AccountID, "--payout-schedule", "weekly",
+		"--payout-minimum", "2000", "--payout-fee", "25")
+	if code != 0 || !strings.Contains(out, `"payout_schedule": "weekly"`) || !strings.Contains(out, `"payout_minimum": 2000`) ||
+		!strings.Contains(out, `"payout_fee": 25`) || !strings.Contains(out, `"settlement_delay": "1h0m0s"`) {
+		t.Fatalf("payout settings: %d %s %s", code, out, errOut)
+	}
+	code, out, errOut = runCmd(t, "ledger", "settings", "--db", db, "--account", boot.AccountID, "--card-bps", "30")
+	if code != 0 || !strings.Contains(out, `"payout_schedule": "weekly"`) || !strings.Contains(out, `"settlement_delay": "1h0m0s"`) ||
+		!strings.Contains(out, `"bps": 30`) {
+		t.Fatalf("a plan change kept the other settings: %d %s %s", code, out, errOut)
+	}
+	code, _, errOut = runCmd(t, "ledger", "settings", "--db", db, "--account", boot.AccountID, "--payout-schedule", "hourly")
+	if code != 1 || !strings.Contains(errOut, "payout-schedule") {
+		t.Errorf("a bad payout schedule: %d %s", code, errOut)
+	}
 	code, _, errOut = runCmd(t, "ledger", "settings", "--db", db, "--account", boot.AccountID, "--plan-type", "CHEAP")
 	if code != 1 || !strings.Contains(errOut, "plan_type") {
 		t.Errorf("a bad plan type: %d %s", code, errOut)
