@@ -463,6 +463,7 @@ func runCrash(t *testing.T, dbArg string, extra []string, dir string) {
 	v.objects()
 	v.counts()
 	v.rows(dbArg)
+	v.ledger(bin, dbArg)
 	if t.Failed() {
 		t.Logf("goroutines of the last generation (SIGQUIT):\n%s", proc.goroutines())
 	}
@@ -866,4 +867,58 @@ func (v *verifier) rows(dbArg string) {
 		counts = append(counts, fmt.Sprintf("%d %s", n, table))
 	}
 	t.Logf("database rows: %s", strings.Join(counts, ", "))
+}
+
+// ledger runs `tender ledger verify` on the database the killed servers
+// left behind, and checks that the ledger holds exactly one payment (the
+// capture) and one refund per flow, for the flow's amounts: no retry
+// after a kill posted twice, and no acknowledged capture or refund lost
+// its posting.
+func (v *verifier) ledger(bin, dbArg string) {
+	t := v.t
+	cmd := exec.Command(bin, "ledger", "verify", "--db", dbArg)
+	cmd.Env = childEnv()
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "all invariants hold") {
+		t.Errorf("tender ledger verify after the crashes: %v\n%s", err, out)
+	} else {
+		t.Logf("%s", strings.TrimSpace(string(out)))
+	}
+	driver, dsn := "pgx", dbArg
+	if path, ok := strings.CutPrefix(dbArg, "sqlite:"); ok {
+		driver, dsn = "sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatalf("open the database to read the ledger: %v", err)
+	}
+	defer db.Close()
+	want := map[string][2]int64{}
+	for _, f := range v.run.flows {
+		w := want["payment"]
+		want["payment"] = [2]int64{w[0] + 1, w[1] + f.capture}
+		w = want["refund"]
+		want["refund"] = [2]int64{w[0] + 1, w[1] - f.refund}
+	}
+	got := map[string][2]int64{}
+	rows, err := db.Query(`SELECT kind, COUNT(*), CAST(SUM(amount) AS BIGINT) FROM ledger_transactions
+		WHERE account_id = $1 AND kind IN ('payment', 'refund') GROUP BY kind`, v.run.acct)
+	if err != nil {
+		t.Fatalf("read the ledger: %v", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind string
+		var n, sum int64
+		if err := rows.Scan(&kind, &n, &sum); err != nil {
+			t.Fatal(err)
+		}
+		got[kind] = [2]int64{n, sum}
+	}
+	for kind, w := range want {
+		if got[kind] != w {
+			t.Errorf("the ledger holds %d %s transactions summing to %d; the flows made %d summing to %d", got[kind][0], kind, got[kind][1], w[0], w[1])
+		}
+	}
+	t.Logf("ledger: %d payments, %d refunds, one per flow", got["payment"][0], got["refund"][0])
 }

@@ -14,7 +14,10 @@
 //     object exists in its acknowledged or a later legal state with exactly
 //     the amounts its flow asked for, that no intent has two successful
 //     payments, and that list, search and the database's own rows hold each
-//     object exactly once. The seed is logged; TENDER_CRASH_SEED replays it.
+//     object exactly once. Finally it runs `tender ledger verify` on the
+//     database and checks that the ledger holds exactly one payment and one
+//     refund per flow, for the flow's amounts. The seed is logged;
+//     TENDER_CRASH_SEED replays it.
 //     runCrash takes any --db value, so a PostgreSQL run is a few lines.
 //   - TestIdempotency_Concurrent sends 50 concurrent requests with one key
 //     (a create, then a pay) and checks that they make one effect, and
