@@ -253,7 +253,9 @@ var propOps = []propOp{
 	}},
 }
 
-func (w *propWorld) note(format string, args ...any) { w.log = append(w.log, fmt.Sprintf(format, args...)) }
+func (w *propWorld) note(format string, args ...any) {
+	w.log = append(w.log, fmt.Sprintf(format, args...))
+}
 
 func (w *propWorld) mustIntent(t *testing.T, a *propAccount, amount int64, capture bool) string {
 	t.Helper()
