@@ -92,6 +92,36 @@ func encode128(b [16]byte) string {
 	return string(out[:])
 }
 
+// IDBound returns the smallest id with prefix that NewID can make at or
+// after t's millisecond (last false), or the largest it can make at or
+// before it (last true). Since NewID never makes an id older than its time
+// argument, "created at or after t" implies id ≥ IDBound(prefix, t, false),
+// which lets a time filter use an index on ids.
+func IDBound(prefix string, t time.Time, last bool) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
+	if last {
+		for i := 6; i < 16; i++ {
+			b[i] = 0xff
+		}
+	}
+	return prefix + encode128(b)
+}
+
+// IDTime returns the millisecond an id made by NewID carries (its time
+// argument, or later when NewID had to keep ids increasing), and false for
+// an id without a well-formed body after prefix.
+func IDTime(id, prefix string) (time.Time, bool) {
+	if !HasPrefix(id, prefix) {
+		return time.Time{}, false
+	}
+	var ms uint64
+	for _, c := range []byte(id[len(prefix) : len(prefix)+10]) {
+		ms = ms<<5 | uint64(strings.IndexByte(crockford, c))
+	}
+	return time.UnixMilli(int64(ms)).UTC(), true
+}
+
 // HasPrefix reports whether id starts with prefix and has a well-formed body.
 func HasPrefix(id, prefix string) bool {
 	if !strings.HasPrefix(id, prefix) || len(id) != len(prefix)+26 {

@@ -176,3 +176,41 @@ func TestRandomString(t *testing.T) {
 		seen[s] = true
 	}
 }
+
+func TestIDBound(t *testing.T) {
+	t.Parallel()
+	base := time.Date(2025, 1, 2, 3, 4, 5, 678_900_000, time.UTC)
+	lo, hi := tender.IDBound(tender.PrefixLedgerTransaction, base, false), tender.IDBound(tender.PrefixLedgerTransaction, base, true)
+	for i := 0; i < 1000; i++ {
+		id := tender.NewID(tender.PrefixLedgerTransaction, base)
+		if !tender.HasPrefix(id, tender.PrefixLedgerTransaction) {
+			t.Fatalf("NewID %q", id)
+		}
+		if id < lo {
+			t.Errorf("id %s made at or after %v sorts before the lower bound %s", id, base, lo)
+		}
+	}
+	if hi <= lo || tender.IDBound(tender.PrefixLedgerTransaction, base.Add(-time.Millisecond), true) >= lo {
+		t.Error("the previous millisecond's upper bound is not below this one's lower bound")
+	}
+	if !tender.HasPrefix(lo, tender.PrefixLedgerTransaction) || !tender.HasPrefix(hi, tender.PrefixLedgerTransaction) {
+		t.Errorf("bounds are not well-formed ids: %s %s", lo, hi)
+	}
+}
+
+func TestIDTime(t *testing.T) {
+	t.Parallel()
+	at := time.Now().Add(-time.Hour).UTC()
+	id := tender.NewID(tender.PrefixLedgerTransaction, at)
+	got, ok := tender.IDTime(id, tender.PrefixLedgerTransaction)
+	if !ok || got.Before(at.Truncate(time.Millisecond)) {
+		t.Errorf("IDTime(%s) = %v, %v; want at least %v", id, got, ok, at.Truncate(time.Millisecond))
+	}
+	lo := tender.IDBound(tender.PrefixLedgerTransaction, at, false)
+	if got, _ := tender.IDTime(lo, tender.PrefixLedgerTransaction); !got.Equal(at.Truncate(time.Millisecond)) {
+		t.Errorf("IDTime of IDBound = %v, want %v", got, at.Truncate(time.Millisecond))
+	}
+	if _, ok := tender.IDTime("txn_short", tender.PrefixLedgerTransaction); ok {
+		t.Error("a malformed id has a time")
+	}
+}

@@ -288,9 +288,14 @@ func Build(kind string, p Posting) (*tender.LedgerTransaction, error) {
 	if root == "" {
 		root = p.SourceID
 	}
-	t := &tender.LedgerTransaction{ID: tender.NewID(tender.PrefixLedgerTransaction, p.At), AccountID: p.AccountID, Mode: p.Mode,
+	// A transaction's creation time is the time in its id (p.At to the
+	// millisecond, or a little later when the process's clock stepped
+	// back), so that creation-time filters are id ranges.
+	id := tender.NewID(tender.PrefixLedgerTransaction, p.At)
+	at, _ := tender.IDTime(id, tender.PrefixLedgerTransaction)
+	t := &tender.LedgerTransaction{ID: id, AccountID: p.AccountID, Mode: p.Mode,
 		Kind: kind, SourceType: r.SourceType, SourceID: p.SourceID, RootSourceID: root, Currency: p.Currency,
-		Amount: gross, Fee: fee, Description: p.Description, CreatedAt: p.At, UpdatedAt: p.At,
+		Amount: gross, Fee: fee, Description: p.Description, CreatedAt: at, UpdatedAt: at,
 		Entries: make([]tender.LedgerEntry, 0, len(legs))}
 	for _, l := range legs {
 		if l.amount == 0 {
@@ -303,10 +308,9 @@ func Build(kind string, p Posting) (*tender.LedgerTransaction, error) {
 	}
 	t.Net = merchantNet(t)
 	if r.Settles {
-		at := p.AvailableAt
-		t.SettlementStatus, t.AvailableAt = tender.Unsettled, &at
+		avail := p.AvailableAt
+		t.SettlementStatus, t.AvailableAt = tender.Unsettled, &avail
 	} else {
-		at := p.At
 		t.SettlementStatus, t.SettledAt = tender.Settled, &at
 	}
 	return t, Validate(t)

@@ -275,7 +275,7 @@ func TestLedger_ExternalPayments(t *testing.T) {
 
 func TestLedger_PlanFromSettings(t *testing.T) {
 	t.Parallel()
-	b, _ := ledgerSetup(t)
+	b, clock := ledgerSetup(t)
 	plan := &tender.ProcessingPlan{PlanType: tender.PlanInterchangePlus, Card: tender.FeeRate{BPS: 20, Fixed: 10}}
 	if _, err := b.svc.Ledger.PutSettings(b.ctx, &tender.AccountSettings{AccountID: b.sc.AccountID, Plan: plan, SettlementDelay: time.Hour}); err != nil {
 		t.Fatal(err)
@@ -289,7 +289,7 @@ func TestLedger_PlanFromSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := b.transactions(t)
-	if len(ts) != 1 || ts[0].Fee != 190+10+20+10 || !ts[0].AvailableAt.Equal(ts[0].CreatedAt.Add(time.Hour)) {
+	if len(ts) != 1 || ts[0].Fee != 190+10+20+10 || !ts[0].AvailableAt.Equal(clock.Now().Add(time.Hour)) {
 		t.Fatalf("transaction under an interchange-plus plan with a 1 h delay: %+v", ts)
 	}
 	_, err = b.svc.Ledger.PutSettings(b.ctx, &tender.AccountSettings{AccountID: b.sc.AccountID, Plan: &tender.ProcessingPlan{PlanType: "X"}})

@@ -26,6 +26,8 @@ type LedgerTx interface {
 	// below zero: a posting that would take one there returns ECONFLICT and
 	// the caller's transaction must roll back. The caller has checked that
 	// each transaction balances. ECONFLICT also when an id is taken.
+	// EINVALID when a transaction's CreatedAt is not the time in its id
+	// (tender.IDTime): creation-time filters rely on it.
 	PostLedgerTransactions(ctx context.Context, ts []*tender.LedgerTransaction, floor []string) error
 	// FindLedgerTransactionByID returns a transaction of scope s with its
 	// entries, or ENOTFOUND.

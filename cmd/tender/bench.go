@@ -42,6 +42,9 @@ type benchOptions struct {
 	logLevel      string
 	stripeMock    string
 	cpuprofile    string
+	// ledger scenario
+	ledgerRows     int
+	ledgerRequests int
 }
 
 // Issue targets on SQLite with synchronous=FULL (see BENCHMARKS.md).
@@ -63,6 +66,9 @@ with concurrent keep-alive clients for a bounded time per scenario:
 
   create  POST /payment_intents, a new idempotency key per request
   flow    create intent → pay (card 4242…, capture:false) → capture → partial refund
+  ledger  seed --ledger-rows ledger transactions in one account, then measure
+          GET /balances, filtered POST /transactions/search pages, cursor pages
+          and a CSV download of everything (not part of "all")
 
 The command exits 1 when any request failed.
 
@@ -73,7 +79,9 @@ flags:
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per scenario")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before each scenario")
 	fs.IntVar(&o.conns, "conns", 64, "concurrent keep-alive clients")
-	fs.StringVar(&o.scenario, "scenario", "all", "create, flow or all")
+	fs.StringVar(&o.scenario, "scenario", "all", "create, flow, all or ledger")
+	fs.IntVar(&o.ledgerRows, "ledger-rows", 1_000_000, "ledger scenario: transactions to seed")
+	fs.IntVar(&o.ledgerRequests, "ledger-requests", 1000, "ledger scenario: measured requests per probe")
 	fs.StringVar(&o.db, "db", "", "database: empty for a SQLite file in a temporary directory, sqlite:PATH, or a postgres:// URL (a fresh schema is created in it and dropped afterwards)")
 	fs.StringVar(&o.synchronous, "sqlite-synchronous", "full", "SQLite synchronous pragma: full or normal")
 	fs.DurationVar(&o.simLatency, "sim-latency", 0, "latency the sim processor adds to each call")
@@ -94,8 +102,12 @@ flags:
 		return nil, errors.New("bench: --warmup must be between 0 and 10m")
 	case o.conns < 1 || o.conns > 4096:
 		return nil, errors.New("bench: --conns must be between 1 and 4096")
-	case o.scenario != "create" && o.scenario != "flow" && o.scenario != "all":
-		return nil, fmt.Errorf("bench: --scenario must be create, flow or all, not %q", o.scenario)
+	case o.scenario != "create" && o.scenario != "flow" && o.scenario != "all" && o.scenario != "ledger":
+		return nil, fmt.Errorf("bench: --scenario must be create, flow, all or ledger, not %q", o.scenario)
+	case o.ledgerRows < 1 || o.ledgerRows > 100_000_000:
+		return nil, errors.New("bench: --ledger-rows must be between 1 and 100000000")
+	case o.ledgerRequests < 1:
+		return nil, errors.New("bench: --ledger-requests must be positive")
 	}
 	if o.stripeMock != "" {
 		if err := checkLoopbackURL(o.stripeMock); err != nil {
@@ -183,6 +195,9 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		time.Now().UTC().Format(time.RFC3339), engine, o.conns, o.duration, o.warmup,
 		runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 
+	if o.scenario == "ledger" {
+		return runLedgerBench(ctx, o, s, boot.Forward.Test.PrivateKey, boot.AccountID, stdout)
+	}
 	d := newDriver(s.URL(), o.conns)
 	defer d.close()
 	tenderAuth := d.forwardHeaders(boot.Forward.Test.PrivateKey, boot.AccountID)

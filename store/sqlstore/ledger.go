@@ -98,6 +98,11 @@ func (t *Tx) PostLedgerTransactions(ctx context.Context, ts []*tender.LedgerTran
 	if len(ts) == 0 {
 		return nil
 	}
+	for _, l := range ts {
+		if at, ok := tender.IDTime(l.ID, tender.PrefixLedgerTransaction); !ok || !at.Equal(l.CreatedAt) {
+			return tender.Errorf(tender.EINVALID, "ledger transaction %s: created_at %v is not the time of its id", l.ID, l.CreatedAt)
+		}
+	}
 	const txnChunk = 400
 	for i := 0; i < len(ts); i += txnChunk {
 		chunk := ts[i:min(i+txnChunk, len(ts))]
@@ -396,11 +401,16 @@ func ledgerFilter(s tender.Scope, f tender.LedgerTransactionFilter) (string, []a
 	if f.PayoutID != "" {
 		add("payout_id = $%d", f.PayoutID)
 	}
+	// A transaction's created_at is the time in its id (to the
+	// millisecond), so a creation window is also an id range, which the
+	// scope index serves.
 	if f.Start != nil {
 		add("created_at >= $%d", micros(*f.Start))
+		add("id >= $%d", tender.IDBound(tender.PrefixLedgerTransaction, *f.Start, false))
 	}
 	if f.End != nil {
 		add("created_at <= $%d", micros(*f.End))
+		add("id <= $%d", tender.IDBound(tender.PrefixLedgerTransaction, *f.End, true))
 	}
 	if f.AmountMin != nil {
 		add("amount >= $%d", *f.AmountMin)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,7 +21,7 @@ var floorTypes = []string{"reserve"}
 func (b *testBundle) ltxn(s tender.Scope, currency tender.Currency, amount, fee int64) *tender.LedgerTransaction {
 	now := b.clock.Now()
 	avail := now.Add(time.Hour)
-	id := tender.NewID(tender.PrefixLedgerTransaction, now)
+	id, now := ledgerID(now)
 	l := &tender.LedgerTransaction{ID: id, AccountID: s.AccountID, Mode: s.Mode, Kind: "payment", SourceType: "payment",
 		SourceID: "pmt_" + id[4:], RootSourceID: "pi_" + id[4:], Currency: currency, Amount: amount, Fee: fee, Net: amount - fee,
 		Pending: amount - fee, SettlementStatus: tender.Unsettled, AvailableAt: &avail, Description: "d",
@@ -38,12 +39,28 @@ func (b *testBundle) ltxn(s tender.Scope, currency tender.Currency, amount, fee 
 // internal returns a settled internal transaction (no source type) moving
 // amount between two types of scope s.
 func (b *testBundle) internal(s tender.Scope, from, to string, amount int64) *tender.LedgerTransaction {
-	now := b.clock.Now()
-	id := tender.NewID(tender.PrefixLedgerTransaction, now)
+	id, now := ledgerID(b.clock.Now())
 	return &tender.LedgerTransaction{ID: id, AccountID: s.AccountID, Mode: s.Mode, Kind: "move", SourceID: id, RootSourceID: id,
 		Currency: "USD", SettlementStatus: tender.Settled, SettledAt: &now, CreatedAt: now, UpdatedAt: now,
 		Entries: []tender.LedgerEntry{{AccountID: s.AccountID, Type: from, Currency: "USD", Amount: -amount},
 			{AccountID: s.AccountID, Type: to, Currency: "USD", Amount: amount}}}
+}
+
+var ledgerSeq atomic.Uint64
+
+// ledgerID returns a ledger transaction id made at the case's time, and
+// that time to the millisecond: a transaction's creation time is its id's.
+// (tender.NewID would do, but it keeps the ids of the whole test process
+// increasing, and parallel cases run on clocks of their own.)
+func ledgerID(at time.Time) (string, time.Time) {
+	const crockford = "0123456789abcdefghjkmnpqrstvwxyz"
+	b := []byte(tender.IDBound(tender.PrefixLedgerTransaction, at, false))
+	seq := ledgerSeq.Add(1)
+	for i := len(b) - 1; i >= len(b)-12; i-- {
+		b[i] = crockford[seq&31]
+		seq >>= 5
+	}
+	return string(b), at.Truncate(time.Millisecond)
 }
 
 func post(b *testBundle, ts ...*tender.LedgerTransaction) error {
@@ -88,6 +105,9 @@ func testLedger(t *testing.T, setup func(*testing.T) *testBundle) {
 			wantCode(t, "find in another scope", err, tender.ENOTFOUND)
 		}
 		wantCode(t, "post the same id again", post(b, l), tender.ECONFLICT)
+		other := b.ltxn(b.a, "USD", 1, 0)
+		other.CreatedAt = other.CreatedAt.Add(time.Microsecond)
+		wantCode(t, "post a transaction whose creation time is not its id's", post(b, other), tender.EINVALID)
 		wantDiff(t, "balances", map[string]int64{"USD:clearing": -1000, "USD:pending": 941, "USD:fees": 59}, balances(t, b, b.a, ""))
 		wantDiff(t, "other account's balances", map[string]int64{}, balances(t, b, b.b, ""))
 		missing := mustFind(t, b, func(tx store.Tx) ([]string, error) { return tx.CheckLedgerGuards(b.ctx) })
