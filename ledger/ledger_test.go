@@ -76,8 +76,13 @@ func TestBuild_Rules(t *testing.T) {
 		if tt.settles && (l.AvailableAt == nil || !l.AvailableAt.Equal(t0.Add(48*time.Hour)) || l.SettledAt != nil) {
 			t.Errorf("%s: available at %v, settled at %v", tt.kind, l.AvailableAt, l.SettledAt)
 		}
-		if !tt.settles && (l.SettledAt == nil || !l.SettledAt.Equal(t0)) {
-			t.Errorf("%s: settled at %v, want %v", tt.kind, l.SettledAt, t0)
+		// Created (and settled, when at once) at the time in the id: At, or
+		// later when this process made later ids before.
+		if at, _ := tender.IDTime(l.ID, tender.PrefixLedgerTransaction); !l.CreatedAt.Equal(at) || l.CreatedAt.Before(t0) {
+			t.Errorf("%s: created at %v, id time %v, posted at %v", tt.kind, l.CreatedAt, at, t0)
+		}
+		if !tt.settles && (l.SettledAt == nil || !l.SettledAt.Equal(l.CreatedAt)) {
+			t.Errorf("%s: settled at %v, want its creation %v", tt.kind, l.SettledAt, l.CreatedAt)
 		}
 		if !tender.HasPrefix(l.ID, tender.PrefixLedgerTransaction) || l.RootSourceID != "pi_1" || l.SourceID != "src_1" {
 			t.Errorf("%s: id %s, source %s, root %s", tt.kind, l.ID, l.SourceID, l.RootSourceID)
