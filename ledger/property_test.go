@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/tenderpay/tender"
 	"github.com/tenderpay/tender/ledger"
 	"github.com/tenderpay/tender/payment"
+	"github.com/tenderpay/tender/payout"
 	"github.com/tenderpay/tender/processor"
 	"github.com/tenderpay/tender/store"
 )
@@ -24,9 +26,10 @@ import (
 // ledger.Verify finds nothing and that every balance equals what a simple
 // model, written independently of the ledger package, expects.
 //
-// Disputes and payouts join by adding operations to propOps (each acts
-// through its service and updates the model the same way) and, if they add
-// account types, fields to propModel.
+// Disputes and payouts are operations like the others (propDisputeOps,
+// propPayoutOps): each acts through its service and moves the model's
+// balances by its own arithmetic; a payout's amount must be the model's
+// available balance.
 
 // propModel is the expected state of one account: its balance per ledger
 // account type and the pending amounts waiting for settlement.
@@ -47,6 +50,24 @@ type propAccount struct {
 	delay   time.Duration
 	model   propModel
 	intents []*propIntent
+	// Disputes and payouts: the plan's fees, the payout period, the
+	// last payout's time, open disputes and pending payouts.
+	disputeFee, payoutFee int64
+	period                time.Duration
+	lastPayout            time.Time
+	disputes              []*propDispute
+	payouts               []*propPayout
+}
+
+type propDispute struct {
+	id     string
+	amount int64
+	intent *propIntent
+}
+
+type propPayout struct {
+	id  string
+	net int64
 }
 
 // propIntent is a captured intent that may still be refunded.
@@ -54,10 +75,14 @@ type propIntent struct {
 	id         string
 	external   bool
 	refundable int64
+	disputed   bool
 }
 
 type propWorld struct {
 	*world
+	payouts *payout.Service
+	// made counts the payouts made and the disputes opened, for the log.
+	made  map[string]int
 	rng   *rand.Rand
 	accts []*propAccount
 	card  map[string]*tender.PaymentMethod // by "account brand"
@@ -344,13 +369,18 @@ func TestLedgerProperties(t *testing.T) {
 			}
 			if _, err := w.svc.Ledger.PutSettings(w.ctx, &tender.AccountSettings{AccountID: other.ID, SettlementDelay: 2 * time.Hour,
 				Plan: &tender.ProcessingPlan{PlanType: tender.PlanInterchangePlus, Card: tender.FeeRate{BPS: 20, Fixed: 5},
-					Bank: tender.FeeRate{BPS: 80, Cap: 500}}}); err != nil {
+					Bank: tender.FeeRate{BPS: 80, Cap: 500}, DisputeFee: 700, PayoutFee: 30}, PayoutSchedule: "1s"}); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := w.svc.Ledger.PutSettings(w.ctx, &tender.AccountSettings{AccountID: w.sc.AccountID, PayoutSchedule: "6h"}); err != nil {
+				t.Fatal(err)
+			}
+			w.payouts, w.made = payout.New(w.st, w.svc.Ledger), map[string]int{}
 			w.accts = []*propAccount{
-				{sc: w.sc, delay: ledger.DefaultSettlementDelay, model: propModel{bal: map[string]int64{}}},
+				{sc: w.sc, delay: ledger.DefaultSettlementDelay, model: propModel{bal: map[string]int64{}},
+					disputeFee: 1500, period: 6 * time.Hour},
 				{sc: tender.Scope{OrganizationID: w.sc.OrganizationID, AccountID: other.ID, Mode: tender.ModeTest}, ic: true,
-					delay: 2 * time.Hour, model: propModel{bal: map[string]int64{}}},
+					delay: 2 * time.Hour, model: propModel{bal: map[string]int64{}}, disputeFee: 700, payoutFee: 30, period: time.Second},
 			}
 			for _, a := range w.accts {
 				for brand, number := range brands {
@@ -364,15 +394,16 @@ func TestLedgerProperties(t *testing.T) {
 				}
 				w.bank[a.sc.AccountID] = pm
 			}
+			ops := append(append(slices.Clone(propOps), propDisputeOps...), propPayoutOps...)
 			total := 0
-			for _, op := range propOps {
+			for _, op := range ops {
 				total += op.weight
 			}
 			counts := map[string]int{}
 			for step := 1; step <= steps[e.name]; step++ {
 				n := w.rng.IntN(total)
 				var op propOp
-				for _, op = range propOps {
+				for _, op = range ops {
 					if n < op.weight {
 						break
 					}
@@ -389,7 +420,7 @@ func TestLedgerProperties(t *testing.T) {
 				names = append(names, fmt.Sprintf("%s ×%d", k, counts[k]))
 			}
 			sort.Strings(names)
-			t.Logf("%d steps: %v", steps[e.name], names)
+			t.Logf("%d steps: %v; %d disputes opened, %d payouts made", steps[e.name], names, w.made["disputes"], w.made["payouts"])
 		})
 	}
 }
@@ -402,4 +433,122 @@ func (w *propWorld) method(t *testing.T, sc tender.Scope, number string) *tender
 		t.Fatal(err)
 	}
 	return pm
+}
+
+// propDisputeOps open disputes of captured intents and decide them.
+var propDisputeOps = []propOp{
+	{"dispute opens", 2, func(w *propWorld, t *testing.T, a *propAccount) {
+		var c []*propIntent
+		for _, pi := range a.intents {
+			if !pi.external && !pi.disputed && pi.refundable > 0 {
+				c = append(c, pi)
+			}
+		}
+		if len(c) == 0 {
+			return
+		}
+		pi := c[w.rng.IntN(len(c))]
+		var paymentID string
+		if err := w.st.Read(w.ctx, func(tx store.Tx) error {
+			intent, err := tx.FindPaymentIntentByID(w.ctx, a.sc, pi.id)
+			if err == nil {
+				paymentID = intent.LatestPaymentID
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		d, err := w.svc.OpenDispute(w.ctx, a.sc, paymentID, "property", 83)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Amount != pi.refundable || d.Fee != a.disputeFee {
+			t.Fatalf("dispute of %s: amount %d fee %d, want %d and %d", pi.id, d.Amount, d.Fee, pi.refundable, a.disputeFee)
+		}
+		held := pi.refundable + a.disputeFee
+		a.model.bal[ledger.MerchantAvailable] -= held
+		a.model.bal[ledger.DisputeReserve] += held
+		a.disputes = append(a.disputes, &propDispute{id: d.ID, amount: pi.refundable, intent: pi})
+		pi.refundable, pi.disputed = 0, true
+		w.made["disputes"]++
+		w.note("dispute %d of %s", d.Amount, pi.id)
+	}},
+	{"dispute decided", 2, func(w *propWorld, t *testing.T, a *propAccount) {
+		if len(a.disputes) == 0 {
+			return
+		}
+		i := w.rng.IntN(len(a.disputes))
+		d := a.disputes[i]
+		a.disputes = append(a.disputes[:i], a.disputes[i+1:]...)
+		to := []string{tender.DisputeWon, tender.DisputeLost, tender.DisputeAccepted}[w.rng.IntN(3)]
+		if to != tender.DisputeAccepted && w.rng.IntN(2) == 0 {
+			if _, err := w.svc.MoveDispute(w.ctx, a.sc, d.id, tender.DisputeContested); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := w.svc.MoveDispute(w.ctx, a.sc, d.id, to); err != nil {
+			t.Fatal(err)
+		}
+		held := d.amount + a.disputeFee
+		a.model.bal[ledger.DisputeReserve] -= held
+		if to == tender.DisputeWon {
+			a.model.bal[ledger.MerchantAvailable] += held
+			d.intent.refundable = d.amount
+		} else {
+			a.model.bal[ledger.Processor] += d.amount
+			a.model.bal[ledger.PlatformFees] += a.disputeFee
+		}
+		w.note("dispute %s %s", d.id, to)
+	}},
+}
+
+// propPayoutOps run the payout job's work for an account and complete or
+// stop pending payouts.
+var propPayoutOps = []propOp{
+	{"payout", 3, func(w *propWorld, t *testing.T, a *propAccount) {
+		made, err := w.payouts.Create(w.ctx, a.sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := w.clock.Now()
+		avail := a.model.bal[ledger.MerchantAvailable]
+		due := a.lastPayout.Before(now.Truncate(a.period)) && avail >= ledger.DefaultPayoutMinimum && avail > a.payoutFee
+		switch {
+		case !due && len(made) == 0:
+			w.note("no payout (available %d)", avail)
+			return
+		case !due || len(made) != 1:
+			t.Fatalf("payout with available %d, last payout %v, now %v: made %d payouts", avail, a.lastPayout, now, len(made))
+		}
+		p := made[0]
+		if p.Amount != avail || p.FeeAmount != a.payoutFee || p.NetAmount != avail-a.payoutFee || p.Status != tender.PayoutPending {
+			t.Fatalf("payout %+v, want amount %d fee %d", p, avail, a.payoutFee)
+		}
+		a.model.bal[ledger.MerchantAvailable] -= avail
+		a.model.bal[ledger.PayoutsInTransit] += p.NetAmount
+		a.model.bal[ledger.PlatformFees] += p.FeeAmount
+		a.lastPayout = now
+		a.payouts = append(a.payouts, &propPayout{id: p.ID, net: p.NetAmount})
+		w.made["payouts"]++
+		w.note("payout %d (fee %d)", p.Amount, p.FeeAmount)
+	}},
+	{"payout arrives, fails, is returned or cancelled", 2, func(w *propWorld, t *testing.T, a *propAccount) {
+		if len(a.payouts) == 0 {
+			return
+		}
+		i := w.rng.IntN(len(a.payouts))
+		p := a.payouts[i]
+		a.payouts = append(a.payouts[:i], a.payouts[i+1:]...)
+		to := []string{tender.PayoutCompleted, tender.PayoutCompleted, tender.PayoutFailed, tender.PayoutReturned, tender.PayoutCancelled}[w.rng.IntN(5)]
+		if _, err := w.payouts.Move(w.ctx, a.sc, p.id, to, ""); err != nil {
+			t.Fatal(err)
+		}
+		a.model.bal[ledger.PayoutsInTransit] -= p.net
+		if to == tender.PayoutCompleted {
+			a.model.bal[ledger.PaidOut] += p.net
+		} else {
+			a.model.bal[ledger.MerchantAvailable] += p.net
+		}
+		w.note("payout %s %s", p.id, to)
+	}},
 }
