@@ -246,7 +246,7 @@ func (s *Service) Create(ctx context.Context, sc tender.Scope) ([]*tender.Payout
 				return err
 			}
 			number++
-			p, err := s.create(ctx, tx, acct, sc, u.Currency, number, fee)
+			p, err := s.create(ctx, tx, acct, sc, u, number, fee)
 			if err != nil {
 				return err
 			}
@@ -260,23 +260,21 @@ func (s *Service) Create(ctx context.Context, sc tender.Scope) ([]*tender.Payout
 	return made, nil
 }
 
-// create makes one payout of everything scope sc has unpaid in currency.
-func (s *Service) create(ctx context.Context, tx store.Tx, acct *tender.Account, sc tender.Scope, currency tender.Currency,
+// create makes one payout of u, everything scope sc has unpaid in a
+// currency. It posts the payout's transaction before it links the
+// transactions it pays out: on PostgreSQL the posting's balance rows are
+// then held for the rest of the transaction, so that concurrent postings
+// wait for the payout rather than fail it with a serialization error
+// again and again. Both see the transaction's one snapshot, so the amount
+// posted is what the linked transactions net.
+func (s *Service) create(ctx context.Context, tx store.Tx, acct *tender.Account, sc tender.Scope, u tender.UnpaidTotal,
 	number, fee int64) (*tender.Payout, error) {
 	now := tx.Now()
 	p := &tender.Payout{ID: tender.NewID(tender.PrefixPayout, now), OrganizationID: acct.OrganizationID, AccountID: sc.AccountID,
-		Mode: sc.Mode, Currency: currency, Number: number, Status: tender.PayoutPending, FeeAmount: fee,
-		StatusHistory: []tender.StatusChange{{Status: tender.PayoutPending, At: now}}, ArrivalAt: now.Add(s.TransitDelay),
-		CreatedAt: now, UpdatedAt: now}
-	lines, total, err := tx.AssignUnpaidLedgerTransactions(ctx, sc, currency, p.ID, now)
-	if err != nil {
-		return nil, err
-	}
-	if total.Net <= fee {
-		return nil, tender.Errorf(tender.ECONFLICT, "payout of %d %s cannot cover its fee %d", total.Net, currency, fee)
-	}
-	p.Amount, p.NetAmount, p.TransactionCount, p.Summary = total.Net, total.Net-fee, total.Count, lines
-	lt, err := ledger.Build(ledger.KindPayout, ledger.Posting{AccountID: sc.AccountID, Mode: sc.Mode, Currency: currency,
+		Mode: sc.Mode, Currency: u.Currency, Number: number, Status: tender.PayoutPending, Amount: u.Net, FeeAmount: fee,
+		NetAmount: u.Net - fee, StatusHistory: []tender.StatusChange{{Status: tender.PayoutPending, At: now}},
+		ArrivalAt: now.Add(s.TransitDelay), CreatedAt: now, UpdatedAt: now}
+	lt, err := ledger.Build(ledger.KindPayout, ledger.Posting{AccountID: sc.AccountID, Mode: sc.Mode, Currency: u.Currency,
 		Amount: p.NetAmount, Fee: fee, SourceID: p.ID, RootSourceID: p.ID, Description: fmt.Sprintf("payout #%d", number), At: now})
 	if err != nil {
 		return nil, err
@@ -285,6 +283,14 @@ func (s *Service) create(ctx context.Context, tx store.Tx, acct *tender.Account,
 	if err := s.Ledger.Post(ctx, tx, lt); err != nil {
 		return nil, err
 	}
+	lines, total, err := tx.AssignUnpaidLedgerTransactions(ctx, sc, u.Currency, p.ID, now)
+	if err != nil {
+		return nil, err
+	}
+	if total != u {
+		return nil, tender.Errorf(tender.EINTERNAL, "payout %s: the unpaid transactions were %+v when counted and %+v when linked", p.ID, u, total)
+	}
+	p.TransactionCount, p.Summary = total.Count, lines
 	if err := tx.CreatePayout(ctx, p); err != nil {
 		return nil, err
 	}

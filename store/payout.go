@@ -55,8 +55,9 @@ type PayoutTx interface {
 	UnpaidLedgerTotals(ctx context.Context, s tender.Scope) ([]tender.UnpaidTotal, error)
 	// AssignUnpaidLedgerTransactions marks every transaction that
 	// UnpaidLedgerTotals counts in currency as paid out by payoutID (at
-	// `at`), and returns their summary per source type (sorted) with their
-	// count and total net.
+	// `at`), and returns the summary per source type (sorted), count and
+	// total net of the transactions paid out by payoutID, leaving out the
+	// payout's own (those whose source is payoutID).
 	AssignUnpaidLedgerTransactions(ctx context.Context, s tender.Scope, currency tender.Currency, payoutID string, at time.Time) ([]tender.PayoutSummaryLine, tender.UnpaidTotal, error)
 	// NextUnpaidScope returns the first account and mode, in (account id,
 	// mode) order after `after` (the zero Scope: from the start), that has

@@ -172,7 +172,7 @@ func (t *Tx) AssignUnpaidLedgerTransactions(ctx context.Context, s tender.Scope,
 		return nil, total, err
 	}
 	rows, err := t.q.QueryContext(ctx, `SELECT source_type, COUNT(*), CAST(SUM(amount) AS BIGINT), CAST(SUM(fee) AS BIGINT),
-		CAST(SUM(net) AS BIGINT) FROM ledger_transactions WHERE account_id = $1 AND mode = $2 AND payout_id = $3
+		CAST(SUM(net) AS BIGINT) FROM ledger_transactions WHERE account_id = $1 AND mode = $2 AND payout_id = $3 AND source_id <> $3
 		GROUP BY source_type ORDER BY source_type`, s.AccountID, string(s.Mode), payoutID)
 	if err != nil {
 		return nil, total, t.d.InterpretError(err)
