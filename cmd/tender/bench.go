@@ -196,6 +196,17 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 
 	if o.scenario == "ledger" {
+		if o.cpuprofile != "" {
+			f, err := os.Create(o.cpuprofile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
+		}
 		return runLedgerBench(ctx, o, s, boot.Forward.Test.PrivateKey, boot.AccountID, stdout)
 	}
 	d := newDriver(s.URL(), o.conns)

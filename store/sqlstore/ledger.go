@@ -103,7 +103,10 @@ func (t *Tx) PostLedgerTransactions(ctx context.Context, ts []*tender.LedgerTran
 			return tender.Errorf(tender.EINVALID, "ledger transaction %s: created_at %v is not the time of its id", l.ID, l.CreatedAt)
 		}
 	}
-	const txnChunk = 400
+	// Chunks stay near a thousand parameters: the SQLite driver looks each
+	// parameter's name up in a list of them all, so a statement's binding
+	// time grows with the square of its parameters.
+	const txnChunk = 50
 	for i := 0; i < len(ts); i += txnChunk {
 		chunk := ts[i:min(i+txnChunk, len(ts))]
 		args := make([]any, 0, len(chunk)*ledgerNCols)
@@ -117,7 +120,7 @@ func (t *Tx) PostLedgerTransactions(ctx context.Context, ts []*tender.LedgerTran
 		}
 	}
 	// Entries, and the balance change per row.
-	const entryChunk = 1000
+	const entryChunk = 150
 	deltas := make(map[balanceKey]int64, 4)
 	var args []any
 	n := 0
@@ -158,7 +161,7 @@ func (t *Tx) PostLedgerTransactions(ctx context.Context, ts []*tender.LedgerTran
 	if err := t.checkFloors(ctx, keys, deltas, floor); err != nil {
 		return err
 	}
-	const balChunk = 1000
+	const balChunk = 150
 	for i := 0; i < len(keys); i += balChunk {
 		chunk := keys[i:min(i+balChunk, len(keys))]
 		args := make([]any, 0, len(chunk)*6)
