@@ -31,13 +31,16 @@ var LedgerGuards = []string{"ledger_entries_no_update", "ledger_entries_no_delet
 // placeholders caches "($1, …), (…)" lists by (rows, cols).
 var placeholders sync.Map
 
-func values(rows, cols int) string {
-	key := rows<<8 | cols
+func values(rows, cols int) string { return valuesFrom(1, rows, cols) }
+
+// valuesFrom is values with placeholders numbered from start.
+func valuesFrom(start, rows, cols int) string {
+	key := start<<24 | rows<<8 | cols
 	if v, ok := placeholders.Load(key); ok {
 		return v.(string)
 	}
 	var b strings.Builder
-	n := 1
+	n := start
 	for r := 0; r < rows; r++ {
 		if r > 0 {
 			b.WriteString(", ")
@@ -93,65 +96,47 @@ func (t *Tx) shard(txnID string) int {
 	return int(h.Sum32() % uint32(n))
 }
 
+// Chunks stay near a thousand parameters: the SQLite driver looks each
+// parameter's name up in a list of them all, so a statement's binding time
+// grows with the square of its parameters.
+const (
+	txnChunk   = 50
+	entryChunk = 150
+	balChunk   = 150
+)
+
+const (
+	insertTxnSQL     = `INSERT INTO ledger_transactions (` + ledgerInsertCols + `) VALUES `
+	insertEntrySQL   = `INSERT INTO ledger_entries (transaction_id, seq, account_id, mode, type, currency, amount) VALUES `
+	upsertBalanceSQL = `INSERT INTO ledger_balances (account_id, mode, currency, type, shard, balance) VALUES `
+	addBalanceSQL    = ` ON CONFLICT (account_id, mode, currency, type, shard) DO UPDATE SET balance = ledger_balances.balance + excluded.balance`
+)
+
 // PostLedgerTransactions writes ts, their entries and their balance changes.
 func (t *Tx) PostLedgerTransactions(ctx context.Context, ts []*tender.LedgerTransaction, floor []string) error {
 	if len(ts) == 0 {
 		return nil
 	}
+	txnArgs := make([]any, 0, len(ts)*ledgerNCols)
+	entryArgs := make([]any, 0, len(ts)*3*7)
+	deltas := make(map[balanceKey]int64, 4)
 	for _, l := range ts {
 		if at, ok := tender.IDTime(l.ID, tender.PrefixLedgerTransaction); !ok || !at.Equal(l.CreatedAt) {
 			return tender.Errorf(tender.EINVALID, "ledger transaction %s: created_at %v is not the time of its id", l.ID, l.CreatedAt)
 		}
-	}
-	// Chunks stay near a thousand parameters: the SQLite driver looks each
-	// parameter's name up in a list of them all, so a statement's binding
-	// time grows with the square of its parameters.
-	const txnChunk = 50
-	for i := 0; i < len(ts); i += txnChunk {
-		chunk := ts[i:min(i+txnChunk, len(ts))]
-		args := make([]any, 0, len(chunk)*ledgerNCols)
-		for _, l := range chunk {
-			args = append(args, l.ID, l.AccountID, string(l.Mode), l.Kind, l.SourceType, l.SourceID, l.RootSourceID, string(l.Currency),
-				l.Amount, l.Fee, l.Net, l.Pending, l.SettlementStatus, microsPtr(l.AvailableAt), microsPtr(l.SettledAt),
-				nullStr(l.SettlementID), nullStr(l.PayoutID), l.Description, micros(l.CreatedAt), micros(l.UpdatedAt))
-		}
-		if _, err := t.exec(ctx, `INSERT INTO ledger_transactions (`+ledgerInsertCols+`) VALUES `+values(len(chunk), ledgerNCols), args...); err != nil {
-			return err
-		}
-	}
-	// Entries, and the balance change per row.
-	const entryChunk = 150
-	deltas := make(map[balanceKey]int64, 4)
-	var args []any
-	n := 0
-	flush := func() error {
-		if n == 0 {
-			return nil
-		}
-		_, err := t.exec(ctx, `INSERT INTO ledger_entries (transaction_id, seq, account_id, mode, type, currency, amount) VALUES `+values(n, 7), args...)
-		args, n = args[:0], 0
-		return err
-	}
-	for _, l := range ts {
+		txnArgs = append(txnArgs, l.ID, l.AccountID, string(l.Mode), l.Kind, l.SourceType, l.SourceID, l.RootSourceID, string(l.Currency),
+			l.Amount, l.Fee, l.Net, l.Pending, l.SettlementStatus, microsPtr(l.AvailableAt), microsPtr(l.SettledAt),
+			nullStr(l.SettlementID), nullStr(l.PayoutID), l.Description, micros(l.CreatedAt), micros(l.UpdatedAt))
 		sh := t.shard(l.ID)
 		for i, e := range l.Entries {
-			args = append(args, l.ID, i, e.AccountID, string(l.Mode), e.Type, string(e.Currency), e.Amount)
-			n++
+			entryArgs = append(entryArgs, l.ID, i, e.AccountID, string(l.Mode), e.Type, string(e.Currency), e.Amount)
 			k := balanceKey{e.AccountID, string(l.Mode), string(e.Currency), e.Type, sh}
 			s, err := tender.AddAmounts(deltas[k], e.Amount)
 			if err != nil {
 				return err
 			}
 			deltas[k] = s
-			if n == entryChunk {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
 		}
-	}
-	if err := flush(); err != nil {
-		return err
 	}
 	keys := make([]balanceKey, 0, len(deltas))
 	for k := range deltas {
@@ -161,15 +146,33 @@ func (t *Tx) PostLedgerTransactions(ctx context.Context, ts []*tender.LedgerTran
 	if err := t.checkFloors(ctx, keys, deltas, floor); err != nil {
 		return err
 	}
-	const balChunk = 150
-	for i := 0; i < len(keys); i += balChunk {
-		chunk := keys[i:min(i+balChunk, len(keys))]
-		args := make([]any, 0, len(chunk)*6)
-		for _, k := range chunk {
-			args = append(args, k.account, k.mode, k.currency, k.typ, k.shard, deltas[k])
+	balArgs := make([]any, 0, len(keys)*6)
+	for _, k := range keys {
+		balArgs = append(balArgs, k.account, k.mode, k.currency, k.typ, k.shard, deltas[k])
+	}
+	nEntries := len(entryArgs) / 7
+	if t.d.PostingCTE && len(ts) <= txnChunk && nEntries <= entryChunk && len(keys) <= balChunk {
+		// One statement, one round trip: a command's posting.
+		q := `WITH t AS (` + insertTxnSQL + valuesFrom(1, len(ts), ledgerNCols) + `), e AS (` + insertEntrySQL +
+			valuesFrom(1+len(txnArgs), nEntries, 7) + `) ` + upsertBalanceSQL + valuesFrom(1+len(txnArgs)+len(entryArgs), len(keys), 6) + addBalanceSQL
+		_, err := t.exec(ctx, q, append(append(txnArgs, entryArgs...), balArgs...)...)
+		return err
+	}
+	for i := 0; i < len(ts); i += txnChunk {
+		n := min(txnChunk, len(ts)-i)
+		if _, err := t.exec(ctx, insertTxnSQL+values(n, ledgerNCols), txnArgs[i*ledgerNCols:(i+n)*ledgerNCols]...); err != nil {
+			return err
 		}
-		if _, err := t.exec(ctx, `INSERT INTO ledger_balances (account_id, mode, currency, type, shard, balance) VALUES `+values(len(chunk), 6)+
-			` ON CONFLICT (account_id, mode, currency, type, shard) DO UPDATE SET balance = ledger_balances.balance + excluded.balance`, args...); err != nil {
+	}
+	for i := 0; i < nEntries; i += entryChunk {
+		n := min(entryChunk, nEntries-i)
+		if _, err := t.exec(ctx, insertEntrySQL+values(n, 7), entryArgs[i*7:(i+n)*7]...); err != nil {
+			return err
+		}
+	}
+	for i := 0; i < len(keys); i += balChunk {
+		n := min(balChunk, len(keys)-i)
+		if _, err := t.exec(ctx, upsertBalanceSQL+values(n, 6)+addBalanceSQL, balArgs[i*6:(i+n)*6]...); err != nil {
 			return err
 		}
 	}

@@ -47,6 +47,9 @@ type Dialect struct {
 	// LedgerGuards.
 	GuardsQuery string
 	ExtraGuards []string
+	// PostingCTE writes a small posting (its transactions, entries and
+	// balance changes) in one statement of data-modifying WITH clauses.
+	PostingCTE bool
 }
 
 // Tx implements store.Tx over a Querier.
