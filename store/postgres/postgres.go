@@ -49,7 +49,7 @@ var dialect = &sqlstore.Dialect{SkipLocked: " FOR UPDATE SKIP LOCKED", Interpret
 // PostgreSQL. Concurrent postings to one account then mostly update
 // different rows; two that meet on a row are serialized by its lock, and
 // the later one, at REPEATABLE READ, fails and is retried by Write.
-const BalanceShards = 16
+const BalanceShards = 64
 
 // interpretError maps PostgreSQL constraint violations to domain errors by
 // SQLSTATE.
