@@ -221,7 +221,7 @@ func newTransaction(ctx context.Context, tx store.Tx, pi *tender.PaymentIntent, 
 	var meta map[string]any
 	_ = json.Unmarshal(pi.Metadata, &meta)
 	manual, _ := meta[metaManualMode].(string)
-	if pay.External {
+	if pay.External && x.ProviderType == tender.ProviderTender {
 		x.ProviderType = tender.ProviderExternal
 		if manual != "" || rec.orderID != "" {
 			x.ProviderType, x.Method = tender.ProviderManual, manual

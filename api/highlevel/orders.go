@@ -167,10 +167,10 @@ type wireOrder struct {
 // wireOrderItem is an order line as HighLevel's order webhooks show it:
 // name, qty and the product and price as ordered.
 type wireOrderItem struct {
-	Name    string        `json:"name"`
-	Qty     int64         `json:"qty"`
-	Product *orderProduct `json:"product,omitempty"`
-	Price   *orderPrice   `json:"price,omitempty"`
+	Name    string       `json:"name"`
+	Qty     int64        `json:"qty"`
+	Product *wireProduct `json:"product,omitempty"`
+	Price   *wirePrice   `json:"price,omitempty"`
 }
 
 func renderOrder(o *tender.Order) wireOrder {
@@ -246,7 +246,7 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request, sc tender.
 		if len(it.Qty) == 0 || string(it.Qty) == "null" {
 			v.Add(field, "must be a number conforming to the specified constraints")
 		}
-		p.Items = append(p.Items, order.ItemParams{PriceID: it.PriceID, Qty: bodyInt(&v, field, it.Qty, 0)})
+		p.Items = append(p.Items, order.ItemParams{PriceID: it.PriceID, Qty: int64(rawInt(&v, field, it.Qty, 0))})
 	}
 	if s := req.Source; s != nil {
 		p.Source = &tender.OrderSource{Type: s.Type, SubType: s.SubType, ID: s.ID, Name: s.Name, Meta: s.Meta}
@@ -287,7 +287,7 @@ func (h *Handler) listOrders(w http.ResponseWriter, r *http.Request, sc tender.S
 	q := NewQuery(r.URL.Query())
 	f := tender.OrderFilter{Mode: q.LiveMode(), Status: q.Get("status"), PaymentStatus: q.Get("paymentStatus"),
 		Start: q.Date("startAt", false), End: q.Date("endAt", true), Search: q.Get("search"), ContactID: q.Get("contactId"),
-		ProductIDs: queryList(q.Values["funnelProductIds"]), SourceID: q.Get("sourceId")}
+		ProductIDs: splitIDs(q, "funnelProductIds"), SourceID: q.Get("sourceId")}
 	f.Limit, f.Offset = q.Page(10)
 	if err := q.V.Err(); err != nil {
 		return err
@@ -350,7 +350,7 @@ func (h *Handler) recordOrderPayment(w http.ResponseWriter, r *http.Request, sc 
 	if req.Mode == "" {
 		v.Add("mode", "should not be empty")
 	}
-	amount, hasAmount := bodyNumber(&v, "amount", req.Amount)
+	amount, hasAmount := rawNumber(&v, "amount", req.Amount)
 	if err := v.Err(); err != nil {
 		return err
 	}
@@ -408,11 +408,11 @@ type wireTracking struct {
 
 // wireFulfilledItem is FulfilledItem: _id is the price's id.
 type wireFulfilledItem struct {
-	ID      string        `json:"_id"`
-	Name    string        `json:"name"`
-	Qty     int64         `json:"qty"`
-	Product *orderProduct `json:"product"`
-	Price   *orderPrice   `json:"price"`
+	ID      string       `json:"_id"`
+	Name    string       `json:"name"`
+	Qty     int64        `json:"qty"`
+	Product *wireProduct `json:"product"`
+	Price   *wirePrice   `json:"price"`
 }
 
 // wireFulfillment is FulfillmentSchema, with tender's notifyCustomer.
@@ -478,7 +478,7 @@ func (h *Handler) createFulfillment(w http.ResponseWriter, r *http.Request, sc t
 		if len(it.Qty) == 0 || string(it.Qty) == "null" {
 			v.Add(field, "must be a number conforming to the specified constraints")
 		}
-		p.Items = append(p.Items, tender.FulfillmentItem{PriceID: it.PriceID, Qty: bodyInt(&v, field, it.Qty, 0)})
+		p.Items = append(p.Items, tender.FulfillmentItem{PriceID: it.PriceID, Qty: int64(rawInt(&v, field, it.Qty, 0))})
 	}
 	if err := v.Err(); err != nil {
 		return err

@@ -41,7 +41,7 @@ type wireSubscriptionItem struct {
 func renderSubscriptionSnapshot(s *tender.Subscription) wireSubscriptionSnapshot {
 	out := wireSubscriptionSnapshot{ID: s.ID, Status: s.Status, Interval: s.Recurrence.Interval, IntervalCount: s.Recurrence.IntervalCount,
 		Amount: Major(s.Amount, s.Currency), Discount: Major(s.Discount, s.Currency), Currency: string(s.Currency),
-		CurrentPeriodStart: timeOrEmpty(s.CurrentPeriodStart), CurrentPeriodEnd: timeOrEmpty(s.CurrentPeriodEnd),
+		CurrentPeriodStart: formatTimePtr(s.CurrentPeriodStart), CurrentPeriodEnd: formatTimePtr(s.CurrentPeriodEnd),
 		Items: make([]wireSubscriptionItem, 0, len(s.Items))}
 	for _, it := range s.Items {
 		out.Items = append(out.Items, wireSubscriptionItem{PriceID: it.PriceID, ProductID: it.ProductID, Name: it.Name, Qty: it.Qty,
@@ -116,10 +116,10 @@ type wireAutoPayment struct {
 }
 
 type wireRecurringProduct struct {
-	Name    string        `json:"name"`
-	Qty     int64         `json:"qty"`
-	Product *orderProduct `json:"product,omitempty"`
-	Price   *orderPrice   `json:"price,omitempty"`
+	Name    string       `json:"name"`
+	Qty     int64        `json:"qty"`
+	Product *wireProduct `json:"product,omitempty"`
+	Price   *wirePrice   `json:"price,omitempty"`
 }
 
 // wireSubscription is GetSubscriptionResponseSchema.
@@ -154,13 +154,13 @@ func renderSubscription(s *tender.Subscription) wireSubscription {
 		Currency: string(s.Currency), Amount: Major(s.Amount, s.Currency), Status: s.Status, LiveMode: s.Mode == tender.ModeLive,
 		EntityType: s.EntityType, EntityID: s.EntityID, EntitySource: renderSource(s.Source), SubscriptionID: providerSubscriptionID(s),
 		SubscriptionSnapshot: renderSubscriptionSnapshot(s), PaymentProvider: wirePaymentProvider{Type: s.ProviderType},
-		MarkAsTest: s.Mode == tender.ModeTest, CanceledAt: timeOrEmpty(s.CanceledAt), CreatedAt: FormatTime(s.CreatedAt), UpdatedAt: FormatTime(s.UpdatedAt)}
+		MarkAsTest: s.Mode == tender.ModeTest, CanceledAt: formatTimePtr(s.CanceledAt), CreatedAt: FormatTime(s.CreatedAt), UpdatedAt: FormatTime(s.UpdatedAt)}
 	if s.Coupon != nil {
 		out.Coupon = &wireOrderCoupon{ID: s.Coupon.ID, Code: s.Coupon.Code}
 	}
 	if s.CurrentPeriodStart != nil {
 		start := *s.CurrentPeriodStart
-		out.Schedule = &wireSchedule{ExecuteAt: timeOrEmpty(s.CurrentPeriodEnd), RRule: &wireRRule{IntervalType: rruleIntervals[s.Recurrence.Interval],
+		out.Schedule = &wireSchedule{ExecuteAt: formatTimePtr(s.CurrentPeriodEnd), RRule: &wireRRule{IntervalType: rruleIntervals[s.Recurrence.Interval],
 			Interval: max(s.Recurrence.IntervalCount, 1), StartDate: start.Format("2006-01-02"), StartTime: start.Format("15:04:05")}}
 	}
 	if s.PaymentMethodID != "" {
