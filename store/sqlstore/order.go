@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tenderpay/tender"
 )
@@ -42,24 +45,91 @@ func getAccount[T any](ctx context.Context, t *Tx, what, table, id, accountID st
 	return v, nil
 }
 
-// searchText is the lower-case text a list's search matches substrings of.
-func searchText(parts ...string) string {
-	var b strings.Builder
-	for _, p := range parts {
-		if p = strings.TrimSpace(p); p != "" {
-			b.WriteString(strings.ToLower(p))
-			b.WriteByte('\n')
-		}
-	}
-	return b.String()
-}
-
-// likePattern turns a search into a LIKE pattern matching it as a
-// case-insensitive substring of a lower-case search column.
-func likePattern(s string) string { return likeContains(strings.ToLower(strings.TrimSpace(s))) }
-
 // accountWhere starts a WHERE clause on one account's rows.
 func accountWhere(accountID string) *where { return newWhere("account_id = $1", accountID) }
+
+// Kinds of search_terms rows.
+const (
+	termsOrder        = "order"
+	termsTransaction  = "txn"
+	termsSubscription = "sub"
+)
+
+// maxTerm bounds an indexed word, in bytes.
+const maxTerm = 64
+
+// words returns the lower-case runs of letters and digits of parts
+// ("Ada Lovelace", "ada@example.com" give ada, lovelace, example, com),
+// each once, cut to maxTerm bytes.
+func words(parts ...string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range parts {
+		for _, w := range strings.FieldsFunc(strings.ToLower(p), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+			if len(w) > maxTerm {
+				w = w[:maxTerm]
+				for !utf8.ValidString(w) {
+					w = w[:len(w)-1]
+				}
+			}
+			if !seen[w] {
+				seen[w] = true
+				out = append(out, w)
+			}
+		}
+	}
+	return out
+}
+
+// putTerms indexes the words of parts for object id.
+func (t *Tx) putTerms(ctx context.Context, kind, accountID, id string, parts ...string) error {
+	terms := words(parts...)
+	if len(terms) == 0 {
+		return nil
+	}
+	// One statement for all the words.
+	var b strings.Builder
+	args := []any{accountID, kind, id}
+	b.WriteString(`INSERT INTO search_terms (account_id, kind, term, id) VALUES `)
+	for i, term := range terms {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		args = append(args, term)
+		fmt.Fprintf(&b, "($1, $2, $%d, $3)", len(args))
+	}
+	b.WriteString(" ON CONFLICT DO NOTHING")
+	_, err := t.exec(ctx, b.String(), args...)
+	return err
+}
+
+// listWhere starts the WHERE clause of a list of one account's objects of
+// kind, in table. With a search, every word of it must begin a word of the
+// object's searchable text; the clause starts from the ids of the longest
+// word's matches in search_terms (of the account alone, so that the engine
+// looks the candidates up by id rather than walking the account's rows)
+// and checks the other words per candidate. A search without letters or
+// digits matches nothing.
+func listWhere(accountID, kind, table, search string) *where {
+	if strings.TrimSpace(search) == "" {
+		return accountWhere(accountID)
+	}
+	ws := words(search)
+	if len(ws) == 0 {
+		return newWhere("account_id = $1 AND 1 = 0", accountID)
+	}
+	sort.SliceStable(ws, func(i, j int) bool { return len(ws[i]) > len(ws[j]) })
+	w := newWhere("id IN (SELECT id FROM search_terms WHERE account_id = $1 AND kind = $2 AND term >= $3 AND term < $4)",
+		accountID, kind, ws[0], ws[0]+termEnd)
+	for _, word := range ws[1:] {
+		w.add("EXISTS (SELECT 1 FROM search_terms st WHERE st.id = "+table+".id AND st.term >= $%d AND st.term < $%d)", word, word+termEnd)
+	}
+	return w
+}
+
+// termEnd sorts after every character: word ≤ term < word+termEnd holds
+// for the terms that begin with word.
+const termEnd = "\U0010FFFF"
 
 func (w *where) times(start, end *time.Time) {
 	if start != nil {
@@ -84,17 +154,23 @@ func page[T any](ctx context.Context, t *Tx, table string, w *where, limit, offs
 
 // ---- orders ----
 
-func orderArgs(o *tender.Order) ([]any, error) {
-	data, err := marshal(o)
-	if err != nil {
-		return nil, err
-	}
+// orderSearch is the searchable text of an order: its contact's name and
+// email, its id and its items' names.
+func orderSearch(o *tender.Order) []string {
 	names := make([]string, 0, len(o.Items)+3)
 	names = append(names, o.Contact.Name, o.Contact.Email, o.ID)
 	for _, it := range o.Items {
 		names = append(names, it.Name)
 	}
-	return []any{o.Status, o.PaymentStatus, o.Contact.ID, o.Source.ID, searchText(names...), micros(o.UpdatedAt), data}, nil
+	return names
+}
+
+func orderArgs(o *tender.Order) ([]any, error) {
+	data, err := marshal(o)
+	if err != nil {
+		return nil, err
+	}
+	return []any{o.Status, o.PaymentStatus, o.Contact.ID, o.Source.ID, micros(o.UpdatedAt), data}, nil
 }
 
 // CreateOrder inserts o and indexes its products.
@@ -104,8 +180,11 @@ func (t *Tx) CreateOrder(ctx context.Context, o *tender.Order) error {
 		return err
 	}
 	args = append(args, o.ID, o.AccountID, string(o.Mode), micros(o.CreatedAt))
-	if _, err := t.exec(ctx, `INSERT INTO orders (status, payment_status, contact_id, source_id, search, updated_at, data, id, account_id, mode, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, args...); err != nil {
+	if _, err := t.exec(ctx, `INSERT INTO orders (status, payment_status, contact_id, source_id, updated_at, data, id, account_id, mode, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, args...); err != nil {
+		return err
+	}
+	if err := t.putTerms(ctx, termsOrder, o.AccountID, o.ID, orderSearch(o)...); err != nil {
 		return err
 	}
 	seen := map[string]bool{}
@@ -130,8 +209,8 @@ func (t *Tx) UpdateOrder(ctx context.Context, o *tender.Order) error {
 	if err == nil {
 		args = append(args, o.ID, o.Version-1)
 		err = t.updateVersioned(ctx, "order", "orders", o.ID, o.AccountID, o.Mode,
-			`UPDATE orders SET status = $1, payment_status = $2, contact_id = $3, source_id = $4, search = $5, updated_at = $6, data = $7,
-				version = version + 1 WHERE id = $8 AND version = $9 RETURNING account_id, mode`, args...)
+			`UPDATE orders SET status = $1, payment_status = $2, contact_id = $3, source_id = $4, updated_at = $5, data = $6,
+				version = version + 1 WHERE id = $7 AND version = $8 RETURNING account_id, mode`, args...)
 	}
 	if err != nil {
 		o.Version--
@@ -148,7 +227,7 @@ func (t *Tx) FindOrderByID(ctx context.Context, accountID, id string) (*tender.O
 
 // ListOrders returns a page of f's matches and their number.
 func (t *Tx) ListOrders(ctx context.Context, accountID string, f tender.OrderFilter) ([]*tender.Order, int, error) {
-	w := accountWhere(accountID)
+	w := listWhere(accountID, termsOrder, "orders", f.Search)
 	if f.Mode != nil {
 		w.add("mode = $%d", string(*f.Mode))
 	}
@@ -164,9 +243,6 @@ func (t *Tx) ListOrders(ctx context.Context, accountID string, f tender.OrderFil
 	}
 	if f.SourceID != "" {
 		w.add("source_id = $%d", f.SourceID)
-	}
-	if f.Search != "" {
-		w.add(`search LIKE $%d ESCAPE '\'`, likePattern(f.Search))
 	}
 	if len(f.ProductIDs) > 0 {
 		w.b.WriteString(" AND id IN (SELECT order_id FROM order_products WHERE account_id = $1")
@@ -217,8 +293,10 @@ func (t *Tx) ListOrderNotes(ctx context.Context, accountID, orderID string) ([]*
 
 // ---- transactions ----
 
-func txnSearch(x *tender.Transaction) string {
-	return searchText(x.Contact.Name, x.Contact.Email, x.Source.Name, x.EntityID, x.ID)
+// txnSearch is the searchable text of a transaction: its contact's name
+// and email, its source's name, its entity's id and its own.
+func txnSearch(x *tender.Transaction) []string {
+	return []string{x.Contact.Name, x.Contact.Email, x.Source.Name, x.EntityID, x.ID}
 }
 
 // shardOf spreads a transaction's counter increments over countShards rows.
@@ -236,9 +314,9 @@ func (t *Tx) PutTransaction(ctx context.Context, x *tender.Transaction) error {
 		return err
 	}
 	var acct string
-	err = t.q.QueryRowContext(ctx, `UPDATE transactions SET status = $1, entity_id = $2, contact_id = $3, subscription_id = $4, search = $5,
-		updated_at = $6, data = $7 WHERE id = $8 RETURNING account_id`,
-		x.Status, x.EntityID, x.Contact.ID, x.SubscriptionID, txnSearch(x), micros(x.UpdatedAt), data, x.ID).Scan(&acct)
+	err = t.q.QueryRowContext(ctx, `UPDATE transactions SET status = $1, entity_id = $2, contact_id = $3, subscription_id = $4,
+		updated_at = $5, data = $6 WHERE id = $7 RETURNING account_id`,
+		x.Status, x.EntityID, x.Contact.ID, x.SubscriptionID, micros(x.UpdatedAt), data, x.ID).Scan(&acct)
 	switch {
 	case err == nil && acct != x.AccountID:
 		return tender.Errorf(tender.ENOTFOUND, "transaction %s not found (scope mismatch)", x.ID)
@@ -250,9 +328,12 @@ func (t *Tx) PutTransaction(ctx context.Context, x *tender.Transaction) error {
 	}
 	created := micros(x.CreatedAt)
 	if _, err := t.exec(ctx, `INSERT INTO transactions (id, status, account_id, mode, entity_id, contact_id, source_type, source_sub_type,
-		subscription_id, search, created_at, updated_at, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		subscription_id, created_at, updated_at, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		x.ID, x.Status, x.AccountID, string(x.Mode), x.EntityID, x.Contact.ID, x.Source.Type, x.Source.SubType, x.SubscriptionID,
-		txnSearch(x), created, micros(x.UpdatedAt), data); err != nil {
+		created, micros(x.UpdatedAt), data); err != nil {
+		return err
+	}
+	if err := t.putTerms(ctx, termsTransaction, x.AccountID, x.ID, txnSearch(x)...); err != nil {
 		return err
 	}
 	if _, err := t.exec(ctx, `INSERT INTO transaction_counts (account_id, day, mode, source_type, source_sub_type, shard, n)
@@ -286,7 +367,7 @@ func (t *Tx) FindTransactionByID(ctx context.Context, accountID, id string) (*te
 
 // txnWhere builds the filter of f with the time range [start, end].
 func txnWhere(accountID string, f tender.TransactionFilter, start, end *time.Time) *where {
-	w := accountWhere(accountID)
+	w := listWhere(accountID, termsTransaction, "transactions", f.Search)
 	if f.Mode != nil {
 		w.add("mode = $%d", string(*f.Mode))
 	}
@@ -305,9 +386,6 @@ func txnWhere(accountID string, f tender.TransactionFilter, start, end *time.Tim
 	}
 	if f.SubscriptionID != "" {
 		w.add("subscription_id = $%d", f.SubscriptionID)
-	}
-	if f.Search != "" {
-		w.add(`search LIKE $%d ESCAPE '\'`, likePattern(f.Search))
 	}
 	return w
 }
@@ -415,16 +493,22 @@ func (t *Tx) CountSubscriptionPayments(ctx context.Context, accountID string, su
 
 // ---- subscriptions ----
 
+// subscriptionSearch is the searchable text of a subscription: its
+// contact's name and email, its id and its items' names.
+func subscriptionSearch(s *tender.Subscription) []string {
+	names := []string{s.Contact.Name, s.Contact.Email, s.ID}
+	for _, it := range s.Items {
+		names = append(names, it.Name)
+	}
+	return names
+}
+
 func subscriptionArgs(s *tender.Subscription) ([]any, error) {
 	data, err := marshal(s)
 	if err != nil {
 		return nil, err
 	}
-	names := []string{s.Contact.Name, s.Contact.Email, s.ID}
-	for _, it := range s.Items {
-		names = append(names, it.Name)
-	}
-	return []any{s.Status, s.EntityID, s.Contact.ID, s.Source.Type, searchText(names...), micros(s.UpdatedAt), data}, nil
+	return []any{s.Status, s.EntityID, s.Contact.ID, s.Source.Type, micros(s.UpdatedAt), data}, nil
 }
 
 // CreateSubscription inserts s.
@@ -434,8 +518,11 @@ func (t *Tx) CreateSubscription(ctx context.Context, s *tender.Subscription) err
 		return err
 	}
 	args = append(args, s.ID, s.AccountID, string(s.Mode), micros(s.CreatedAt))
-	if _, err := t.exec(ctx, `INSERT INTO subscriptions (status, entity_id, contact_id, source_type, search, updated_at, data, id, account_id, mode, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, args...); err != nil {
+	if _, err := t.exec(ctx, `INSERT INTO subscriptions (status, entity_id, contact_id, source_type, updated_at, data, id, account_id, mode, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, args...); err != nil {
+		return err
+	}
+	if err := t.putTerms(ctx, termsSubscription, s.AccountID, s.ID, subscriptionSearch(s)...); err != nil {
 		return err
 	}
 	t.seen[s.ID] = s
@@ -449,8 +536,8 @@ func (t *Tx) UpdateSubscription(ctx context.Context, s *tender.Subscription) err
 	if err == nil {
 		args = append(args, s.ID, s.Version-1)
 		err = t.updateVersioned(ctx, "subscription", "subscriptions", s.ID, s.AccountID, s.Mode,
-			`UPDATE subscriptions SET status = $1, entity_id = $2, contact_id = $3, source_type = $4, search = $5, updated_at = $6, data = $7,
-				version = version + 1 WHERE id = $8 AND version = $9 RETURNING account_id, mode`, args...)
+			`UPDATE subscriptions SET status = $1, entity_id = $2, contact_id = $3, source_type = $4, updated_at = $5, data = $6,
+				version = version + 1 WHERE id = $7 AND version = $8 RETURNING account_id, mode`, args...)
 	}
 	if err != nil {
 		s.Version--
@@ -467,7 +554,7 @@ func (t *Tx) FindSubscriptionByID(ctx context.Context, accountID, id string) (*t
 
 // ListSubscriptions returns a page of f's matches and their number.
 func (t *Tx) ListSubscriptions(ctx context.Context, accountID string, f tender.SubscriptionFilter) ([]*tender.Subscription, int, error) {
-	w := accountWhere(accountID)
+	w := listWhere(accountID, termsSubscription, "subscriptions", f.Search)
 	if f.Mode != nil {
 		w.add("mode = $%d", string(*f.Mode))
 	}
@@ -483,9 +570,6 @@ func (t *Tx) ListSubscriptions(ctx context.Context, accountID string, f tender.S
 	}
 	if f.SourceType != "" {
 		w.add("source_type = $%d", f.SourceType)
-	}
-	if f.Search != "" {
-		w.add(`search LIKE $%d ESCAPE '\'`, likePattern(f.Search))
 	}
 	n, err := t.count(ctx, "subscriptions", w)
 	if err != nil {

@@ -145,7 +145,11 @@ func testOrders(t *testing.T, setup func(*testing.T) *testBundle) {
 			{"Products", tender.OrderFilter{ProductIDs: []string{"prod_1", "prod_2"}}, rev(1, 2, 5, 6, 9, 10)},
 			{"Time", tender.OrderFilter{Start: &all[2].CreatedAt, End: &all[4].CreatedAt}, rev(2, 3, 4)},
 			{"SearchName", tender.OrderFilter{Search: "BUYER 1"}, rev(1, 10, 11)},
-			{"SearchEscapes", tender.OrderFilter{Search: "item_1%"}, rev(1)},
+			{"SearchWordPrefix", tender.OrderFilter{Search: "buy 11"}, rev(11)},
+			{"SearchNoWildcards", tender.OrderFilter{Search: "item_1%"}, rev(1, 10, 11)},
+			{"SearchPercent", tender.OrderFilter{Search: "%"}, nil},
+			{"SearchTwoWords", tender.OrderFilter{Search: "example.com b3"}, rev(3)},
+			{"SearchNone", tender.OrderFilter{Search: "nobody"}, nil},
 			{"SearchEmail", tender.OrderFilter{Search: "b7@example"}, rev(7)},
 			{"SearchID", tender.OrderFilter{Search: all[5].ID}, rev(5)},
 		}
@@ -354,7 +358,9 @@ func testTransactions(t *testing.T, setup func(*testing.T) *testBundle) {
 			{"Contact", tender.TransactionFilter{ContactID: "c2", Mode: &live}, func(i int, _ *tender.Transaction) bool { return false }},
 			{"ContactAny", tender.TransactionFilter{ContactID: "c1"}, func(i int, _ *tender.Transaction) bool { return i%4 == 1 }},
 			{"Subscription", tender.TransactionFilter{SubscriptionID: "sub_2"}, func(i int, _ *tender.Transaction) bool { return i%6 == 2 }},
-			{"Search", tender.TransactionFilter{Search: "name 2"}, func(i int, _ *tender.Transaction) bool { return i == 2 || (i >= 20 && i < 30) }},
+			{"Search", tender.TransactionFilter{Search: "name 2"}, func(i int, _ *tender.Transaction) bool { return i == 2 || (i >= 20 && i < 30) || i%5 == 2 }},
+			{"SearchMode", tender.TransactionFilter{Search: "2 name", Mode: &live}, func(i int, _ *tender.Transaction) bool { return i%2 == 1 && (i >= 20 && i < 30 || i%5 == 2) }},
+			{"SearchEntity", tender.TransactionFilter{Search: "ord_3"}, func(i int, _ *tender.Transaction) bool { return i%5 == 3 }},
 			// Whole days, a range inside one day, and ranges with partial days at both ends.
 			{"Days", tender.TransactionFilter{Start: day(1), End: ptr(day(3).Add(-time.Microsecond))},
 				func(_ int, x *tender.Transaction) bool {

@@ -9,7 +9,6 @@ CREATE TABLE orders (
 	payment_status TEXT COLLATE "C" NOT NULL,
 	contact_id     TEXT COLLATE "C" NOT NULL,
 	source_id      TEXT COLLATE "C" NOT NULL,
-	search         TEXT COLLATE "C" NOT NULL,
 	created_at     BIGINT NOT NULL,
 	updated_at     BIGINT NOT NULL,
 	version        BIGINT NOT NULL DEFAULT 0,
@@ -60,7 +59,6 @@ CREATE TABLE transactions (
 	source_type     TEXT COLLATE "C" NOT NULL,
 	source_sub_type TEXT COLLATE "C" NOT NULL,
 	subscription_id TEXT COLLATE "C" NOT NULL,
-	search          TEXT COLLATE "C" NOT NULL,
 	created_at      BIGINT NOT NULL,
 	updated_at      BIGINT NOT NULL,
 	data            TEXT NOT NULL
@@ -94,7 +92,6 @@ CREATE TABLE subscriptions (
 	entity_id   TEXT COLLATE "C" NOT NULL,
 	contact_id  TEXT COLLATE "C" NOT NULL,
 	source_type TEXT COLLATE "C" NOT NULL,
-	search      TEXT COLLATE "C" NOT NULL,
 	created_at  BIGINT NOT NULL,
 	updated_at  BIGINT NOT NULL,
 	version     BIGINT NOT NULL DEFAULT 0,
@@ -104,11 +101,25 @@ CREATE INDEX subscriptions_created ON subscriptions (account_id, created_at, id,
 CREATE INDEX subscriptions_entity ON subscriptions (account_id, entity_id, created_at, id);
 CREATE INDEX subscriptions_contact ON subscriptions (account_id, contact_id, created_at, id);
 
+-- The words of each order's, transaction's and subscription's searchable
+-- text (contact name and email, item or source names, ids), lower case,
+-- so that a search finds its candidates by word prefix in this index
+-- instead of scanning an account's rows.
+CREATE TABLE search_terms (
+	account_id TEXT COLLATE "C" NOT NULL,
+	kind       TEXT COLLATE "C" NOT NULL,
+	term       TEXT COLLATE "C" NOT NULL,
+	id         TEXT COLLATE "C" NOT NULL,
+	PRIMARY KEY (account_id, kind, term, id)
+);
+-- A search's other words are checked per candidate.
+CREATE INDEX search_terms_id ON search_terms (id, term);
+
 -- Payments made before this migration become transactions too (none of
 -- them can pay an order, which did not exist yet); the next change of a
 -- payment rewrites its document in full.
-INSERT INTO transactions (id, status, account_id, mode, entity_id, contact_id, source_type, source_sub_type, subscription_id, search, created_at, updated_at, data)
-SELECT id, status, account_id, mode, '', '', '', '', '', '', created_at, updated_at,
+INSERT INTO transactions (id, status, account_id, mode, entity_id, contact_id, source_type, source_sub_type, subscription_id, created_at, updated_at, data)
+SELECT id, status, account_id, mode, '', '', '', '', '', created_at, updated_at,
 	json_build_object('id', id, 'account_id', account_id, 'mode', mode, 'payment_intent_id', payment_intent_id,
 		'payment_method_id', data::json->>'payment_method_id', 'status', status,
 		'amount', (data::json->>'amount')::bigint, 'amount_captured', (data::json->>'amount_captured')::bigint,
