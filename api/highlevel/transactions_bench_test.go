@@ -155,8 +155,8 @@ func (s *benchSeed) transaction(i int) *tender.Transaction {
 	return &tender.Transaction{ID: s.txnIDs[i], AccountID: s.loc, Mode: s.txnMode(i),
 		PaymentIntentID: tender.ReplacePrefix(s.txnIDs[i], tender.PrefixPayment, tender.PrefixPaymentIntent), Status: tender.PaymentCaptured, Amount: 1000 + int64(i%5000),
 		AmountCaptured: 1000 + int64(i%5000), Currency: "USD", EntityType: "order", EntityID: ord,
-		Contact: tender.Contact{ID: s.contact(i), Name: "Buyer " + s.contact(i), Email: s.contact(i) + "@example.com"},
-		Source:  tender.OrderSource{Type: src.typ, SubType: src.sub, ID: "src_" + strconv.Itoa(i%7), Name: "Source " + strconv.Itoa(i%7)},
+		Contact:        tender.Contact{ID: s.contact(i), Name: "Buyer " + s.contact(i), Email: s.contact(i) + "@example.com"},
+		Source:         tender.OrderSource{Type: src.typ, SubType: src.sub, ID: "src_" + strconv.Itoa(i%7), Name: "Source " + strconv.Itoa(i%7)},
 		SubscriptionID: s.subscription(i), ProviderType: tender.ProviderTender, Method: "card", Card: &tender.CardBrief{Brand: "visa", Last4: "4242"},
 		ChargeID: "sim_" + strconv.Itoa(i), CreatedAt: at, UpdatedAt: at, CapturedAt: &at}
 }
