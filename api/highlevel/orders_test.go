@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/api/highlevel"
 	"github.com/tenderpay/tender/catalog"
 	"github.com/tenderpay/tender/internal/testserver"
+	"github.com/tenderpay/tender/store"
 )
 
 // orderFixture is a real server with a catalog: a one-time price (hat,
@@ -490,6 +492,16 @@ func TestOrders_PaidThroughForward(t *testing.T) {
 				x["paymentMethod"].(map[string]any)["card"].(map[string]any)["last4"] != "4242" || x["liveMode"] != false {
 				t.Errorf("transaction %v", x)
 			}
+			// The payment is in the ledger too.
+			var posted []*tender.LedgerTransaction
+			err := f.s.Store.Read(context.Background(), func(tx store.Tx) (err error) {
+				posted, _, err = tx.ListLedgerTransactions(context.Background(), tender.Scope{AccountID: f.loc, Mode: tender.ModeTest},
+					tender.Page{Limit: 10}, tender.LedgerTransactionFilter{RootSourceID: piID})
+				return err
+			})
+			if err != nil || !slices.ContainsFunc(posted, func(l *tender.LedgerTransaction) bool { return l.SourceID == payID }) {
+				t.Errorf("ledger transactions of the order's intent: %v (%v), want the payment %s", posted, err, payID)
+			}
 			// A partial refund, then the rest.
 			if r := f.s.Forward(t, "POST", "/payment_intents/"+piID+"/refunds", map[string]any{"amount": 500}); r.Status != 201 && r.Status != 200 {
 				t.Fatalf("refund: %d %s", r.Status, r.Body)
@@ -654,6 +666,29 @@ func TestOrders_Refusals(t *testing.T) {
 	wantError(t, r, 400, "Order not found")
 	wantError(t, f.s.HighLevel(t, "POST", "/payments/orders", "not json"), 422)
 	wantError(t, f.s.HighLevel(t, "POST", "/payments/orders", ""), 422, "body")
-	var seen map[string]bool
-	_ = json.Unmarshal(nil, &seen)
+}
+
+// TestOrders_Webhook renders an order event as HighLevel's OrderCreate.
+func TestOrders_Webhook(t *testing.T) {
+	t.Parallel()
+	d := &highlevel.WebhookDialect{}
+	if d.EventName(tender.EventOrderCreated) != "OrderCreate" || d.EventName(tender.EventOrderUpdated) != "OrderStatusUpdate" {
+		t.Fatalf("event names %q %q", d.EventName(tender.EventOrderCreated), d.EventName(tender.EventOrderUpdated))
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	o := &tender.Order{ID: "ord_1", AccountID: "acct_1", Mode: tender.ModeLive, Status: tender.OrderPending, PaymentStatus: tender.PaymentStatusUnpaid,
+		FulfillmentStatus: tender.Unfulfilled, Currency: "USD", Subtotal: 15010, Amount: 15010, Contact: tender.Contact{ID: "c1", Name: "Ada"},
+		Items: []tender.OrderItem{{PriceID: "price_1", Name: "Hat", Qty: 1, UnitAmount: 15010, Amount: 15010}}, Source: tender.OrderSource{Type: "funnel", ID: "f1"},
+		CreatedAt: now, UpdatedAt: now}
+	snap, _ := json.Marshal(o)
+	body, err := d.Payload(&tender.Event{ID: "evt_1", AccountID: "acct_1", Mode: tender.ModeLive, Type: tender.EventOrderCreated, ObjectType: "order",
+		ObjectID: o.ID, Object: snap, CreatedAt: now}, "OrderCreate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"type":"OrderCreate"`, `"locationId":"acct_1"`, `"amount":150.1`, `"_id":"ord_1"`, `"status":"pending"`, `"liveMode":true`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("payload lacks %s: %s", want, body)
+		}
+	}
 }
