@@ -179,13 +179,13 @@ func (s *Service) PaymentChanged(ctx context.Context, tx store.Tx, c payment.Cha
 }
 
 // linkedOrder returns the order pi pays (its reference id names an order
-// of the payment's account and mode), or nil.
+// of the payment's account and mode, in the order's currency), or nil.
 func linkedOrder(ctx context.Context, tx store.Tx, pay *tender.Payment, pi *tender.PaymentIntent) (*tender.Order, error) {
 	if !strings.HasPrefix(pi.ReferenceID, tender.PrefixOrder) {
 		return nil, nil
 	}
 	o, err := tx.FindOrderByID(ctx, pay.AccountID, pi.ReferenceID)
-	if tender.ErrorCode(err) == tender.ENOTFOUND || (err == nil && o.Mode != pay.Mode) {
+	if tender.ErrorCode(err) == tender.ENOTFOUND || (err == nil && (o.Mode != pay.Mode || o.Currency != pay.Currency)) {
 		return nil, nil
 	}
 	return o, err
