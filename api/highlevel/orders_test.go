@@ -692,3 +692,111 @@ func TestOrders_Webhook(t *testing.T) {
 		}
 	}
 }
+
+// TestOrders_ConcurrentRecordPayments records payments of one order from
+// several goroutines at once: together they would overpay it, so some are
+// refused, and the order never collects more than its amount.
+func TestOrders_ConcurrentRecordPayments(t *testing.T) {
+	t.Parallel()
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			f := newOrderFixture(t, testserver.Options{Postgres: engine == "postgres"})
+			o := f.createOrder(t, nil) // 25.00
+			path := "/payments/orders/" + o["_id"].(string) + "/record-payment"
+			const n = 8 // 8 × 5.00 = 40.00 > 25.00
+			codes := make(chan int, n)
+			for range n {
+				go func() {
+					r := f.s.HighLevel(t, "POST", path, map[string]any{"altId": f.loc, "altType": "location", "mode": "cash", "amount": 5})
+					codes <- r.Status
+				}()
+			}
+			ok := 0
+			for range n {
+				switch c := <-codes; c {
+				case 200:
+					ok++
+				case 422:
+				default:
+					t.Errorf("record-payment answered %d", c)
+				}
+			}
+			if ok != 5 {
+				t.Errorf("%d payments recorded, want 5", ok)
+			}
+			got := f.hl(t, "GET", "/payments/orders/"+o["_id"].(string)+"?altId="+f.loc, nil, 200)
+			if got["amountPaid"] != 25.0 || got["paymentStatus"] != "paid" {
+				t.Errorf("order after concurrent payments: paid %v, %v", got["amountPaid"], got["paymentStatus"])
+			}
+			txns := f.hl(t, "GET", "/payments/transactions?"+f.q("entityId="+o["_id"].(string)), nil, 200)
+			if txns["totalCount"] != 5.0 {
+				t.Errorf("transactions of the order: %v, want 5", txns["totalCount"])
+			}
+		})
+	}
+}
+
+// TestOrders_DeclinedForwardPayment: a declined card leaves the order
+// unpaid and is a failed transaction of it.
+func TestOrders_DeclinedForwardPayment(t *testing.T) {
+	t.Parallel()
+	f := newOrderFixture(t, testserver.Options{})
+	o := f.createOrder(t, nil)
+	pm := f.s.Forward(t, "POST", "/payment_methods", map[string]any{"payment_method_type": "card",
+		"card": map[string]any{"number": "4000000000000002", "exp_month": 12, "exp_year": time.Now().Year() + 3}})
+	if pm.Status != 201 {
+		t.Fatalf("payment method: %d %s", pm.Status, pm.Body)
+	}
+	pay := f.s.Forward(t, "POST", "/payment_intents/"+o["paymentIntentId"].(string)+"/payments", map[string]any{"payment_method_id": pm.JSON(t)["id"]})
+	if pay.Status >= 500 {
+		t.Fatalf("pay: %d %s", pay.Status, pay.Body)
+	}
+	got := f.hl(t, "GET", "/payments/orders/"+o["_id"].(string)+"?altId="+f.loc, nil, 200)
+	if got["paymentStatus"] != "unpaid" || got["status"] != "pending" {
+		t.Errorf("order after a decline: %v %v", got["paymentStatus"], got["status"])
+	}
+	txns := f.hl(t, "GET", "/payments/transactions?"+f.q("entityId="+o["_id"].(string)), nil, 200)
+	if txns["totalCount"] != 1.0 || txns["data"].([]any)[0].(map[string]any)["status"] != "failed" {
+		t.Errorf("transactions: %v", txns)
+	}
+}
+
+// TestSubscriptions_List covers the subscription list's filters and bad
+// input.
+func TestSubscriptions_List(t *testing.T) {
+	t.Parallel()
+	f := newOrderFixture(t, testserver.Options{})
+	var ids, orders []string
+	for i := range 3 {
+		o := f.createOrder(t, func(b map[string]any) {
+			b["items"] = []any{map[string]any{"priceId": f.club.ID, "qty": 1}}
+			b["contact"] = map[string]any{"name": fmt.Sprintf("Member %d", i), "email": fmt.Sprintf("m%d@example.com", i)}
+			b["liveMode"] = i == 2
+		})
+		orders = append(orders, o["_id"].(string))
+		ids = append(ids, o["subscriptionIds"].([]any)[0].(string))
+	}
+	count := func(q string) float64 {
+		t.Helper()
+		return num(t, f.hl(t, "GET", "/payments/subscriptions?"+f.q(q), nil, 200), "totalCount")
+	}
+	for q, want := range map[string]float64{
+		"": 3, "id=" + ids[1]: 1, "entityId=" + orders[2]: 1, "paymentMode=live": 1, "paymentMode=test": 2,
+		"search=member%201": 1, "entitySourceType=funnel": 3, "entitySourceType=website": 0, "endAt=2020-01-01": 0, "limit=1": 3,
+	} {
+		if got := count(q); got != want {
+			t.Errorf("?%s: totalCount %v, want %v", q, got, want)
+		}
+	}
+	sub := f.hl(t, "GET", "/payments/subscriptions?"+f.q("id="+ids[0]), nil, 200)["data"].([]any)[0].(map[string]any)
+	if got := count("contactId=" + url.QueryEscape(sub["contactId"].(string))); got != 1 {
+		t.Errorf("contactId: %v", got)
+	}
+	if sub["status"] != "incomplete" || sub["subscriptionId"] != ids[0] || sub["entitySourceType"] != "funnel" || sub["amount"] != 9.99 {
+		t.Errorf("subscription: %v", sub)
+	}
+	wantError(t, f.s.HighLevel(t, "GET", "/payments/subscriptions?altId="+f.loc, nil), 422, "altType")
+	wantError(t, f.s.HighLevel(t, "GET", "/payments/subscriptions?"+f.q("getPaymentsCollectedCount=maybe"), nil), 422, "getPaymentsCollectedCount")
+	wantError(t, f.s.HighLevel(t, "GET", "/payments/subscriptions?"+f.q("offset=x"), nil), 422, "offset")
+}
