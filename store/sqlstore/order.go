@@ -21,30 +21,6 @@ const dayMicros = int64(24 * time.Hour / time.Microsecond)
 // countShards is how many counter rows share one day's increments.
 const countShards = 8
 
-// getAccount loads the document of table's row id and returns ENOTFOUND
-// unless it belongs to accountID (in either mode).
-func getAccount[T any](ctx context.Context, t *Tx, what, table, id, accountID string, account func(*T) string) (*T, error) {
-	if v, ok := t.seen[id].(*T); ok {
-		if account(v) == accountID {
-			return v, nil
-		}
-		return nil, tender.Errorf(tender.ENOTFOUND, "%s %s not found", what, id)
-	}
-	var data, acct string
-	err := t.q.QueryRowContext(ctx, `SELECT data, account_id FROM `+table+` WHERE id = $1`, id).Scan(&data, &acct)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && acct != accountID) {
-		return nil, tender.Errorf(tender.ENOTFOUND, "%s %s not found", what, id)
-	} else if err != nil {
-		return nil, t.d.InterpretError(err)
-	}
-	v := new(T)
-	if err := json.Unmarshal([]byte(data), v); err != nil {
-		return nil, err
-	}
-	t.seen[id] = v
-	return v, nil
-}
-
 // accountWhere starts a WHERE clause on one account's rows.
 func accountWhere(accountID string) *where { return newWhere("account_id = $1", accountID) }
 
@@ -222,7 +198,7 @@ func (t *Tx) UpdateOrder(ctx context.Context, o *tender.Order) error {
 
 // FindOrderByID returns order id of accountID.
 func (t *Tx) FindOrderByID(ctx context.Context, accountID, id string) (*tender.Order, error) {
-	return getAccount(ctx, t, "order", "orders", id, accountID, func(o *tender.Order) string { return o.AccountID })
+	return getByAccount(ctx, t, "order", "orders", id, accountID, func(o *tender.Order) string { return o.AccountID })
 }
 
 // ListOrders returns a page of f's matches and their number.
@@ -549,7 +525,7 @@ func (t *Tx) UpdateSubscription(ctx context.Context, s *tender.Subscription) err
 
 // FindSubscriptionByID returns subscription id of accountID.
 func (t *Tx) FindSubscriptionByID(ctx context.Context, accountID, id string) (*tender.Subscription, error) {
-	return getAccount(ctx, t, "subscription", "subscriptions", id, accountID, func(s *tender.Subscription) string { return s.AccountID })
+	return getByAccount(ctx, t, "subscription", "subscriptions", id, accountID, func(s *tender.Subscription) string { return s.AccountID })
 }
 
 // ListSubscriptions returns a page of f's matches and their number.
