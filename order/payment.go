@@ -154,7 +154,8 @@ func (s *Service) PaymentChanged(ctx context.Context, tx store.Tx, c payment.Cha
 		rec = recording{}
 	}
 	x, err := tx.FindTransactionByID(ctx, pay.AccountID, pay.ID)
-	if tender.ErrorCode(err) == tender.ENOTFOUND {
+	isNew := tender.ErrorCode(err) == tender.ENOTFOUND
+	if isNew {
 		x, err = newTransaction(ctx, tx, pi, pay, o, rec)
 	}
 	if err != nil {
@@ -169,7 +170,11 @@ func (s *Service) PaymentChanged(ctx context.Context, tx store.Tx, c payment.Cha
 	if pay.AmountCaptured > 0 && x.CapturedAt == nil {
 		x.CapturedAt = &now
 	}
-	if err := tx.PutTransaction(ctx, x); err != nil {
+	put := tx.UpdateTransaction
+	if isNew {
+		put = tx.CreateTransaction
+	}
+	if err := put(ctx, x); err != nil {
 		return err
 	}
 	if o == nil {

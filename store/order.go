@@ -29,10 +29,13 @@ type OrderTx interface {
 	// ListOrderNotes returns an order's notes, oldest first.
 	ListOrderNotes(ctx context.Context, accountID, orderID string) ([]*tender.OrderNote, error)
 
-	// PutTransaction inserts or overwrites the transaction of payment t.ID.
-	// Its time, mode and source are fixed by the first put: later puts
-	// change its document, status and amounts.
-	PutTransaction(ctx context.Context, t *tender.Transaction) error
+	// CreateTransaction inserts the transaction of payment t.ID, counting
+	// it; ECONFLICT when it exists.
+	CreateTransaction(ctx context.Context, t *tender.Transaction) error
+	// UpdateTransaction overwrites a transaction's document, status and
+	// links; its time, mode and source stay as created. ENOTFOUND when t.ID
+	// is no transaction of t's account.
+	UpdateTransaction(ctx context.Context, t *tender.Transaction) error
 	// FindTransactionByID returns ENOTFOUND unless transaction id belongs
 	// to accountID.
 	FindTransactionByID(ctx context.Context, accountID, id string) (*tender.Transaction, error)

@@ -64,10 +64,7 @@ func (h *Handler) locateCoupon(r *http.Request, sc tender.Scope, req *couponRequ
 		return tender.Scope{}, err
 	}
 	var v tender.Validation
-	CheckAltType(&v, req.AltType)
-	if req.AltID == "" {
-		v.Add("altId", "should not be empty")
-	}
+	CheckBodyLocation(&v, req.AltID, req.AltType)
 	if needID && req.ID == "" {
 		v.Add("id", "should not be empty")
 	}

@@ -207,9 +207,13 @@ func checkAltType(v *tender.Validation, altType string, present, required bool) 
 	}
 }
 
-// CheckAltType validates a body's altType (required, "location").
-func CheckAltType(v *tender.Validation, altType string) {
+// CheckBodyLocation validates a body's altId (required) and altType
+// (required, "location"), before Locate resolves the id.
+func CheckBodyLocation(v *tender.Validation, altID, altType string) {
 	checkAltType(v, altType, altType != "", true)
+	if altID == "" {
+		v.Add("altId", "should not be empty")
+	}
 }
 
 // Read runs fn in a read transaction and writes its value as JSON with

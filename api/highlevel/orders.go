@@ -230,10 +230,7 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request, sc tender.
 		return err
 	}
 	var v tender.Validation
-	CheckAltType(&v, req.AltType)
-	if req.AltID == "" {
-		v.Add("altId", "should not be empty")
-	}
+	CheckBodyLocation(&v, req.AltID, req.AltType)
 	p := order.CreateParams{CouponCode: req.CouponCode, Meta: req.Meta, CreatedBy: sc.CredentialID}
 	if c := req.Contact; c != nil {
 		p.Contact = tender.Contact{ID: c.ID, Name: c.Name, Email: c.Email, Phone: c.Phone}
@@ -343,10 +340,7 @@ func (h *Handler) recordOrderPayment(w http.ResponseWriter, r *http.Request, sc 
 		return err
 	}
 	var v tender.Validation
-	CheckAltType(&v, req.AltType)
-	if req.AltID == "" {
-		v.Add("altId", "should not be empty")
-	}
+	CheckBodyLocation(&v, req.AltID, req.AltType)
 	if req.Mode == "" {
 		v.Add("mode", "should not be empty")
 	}
@@ -459,10 +453,7 @@ func (h *Handler) createFulfillment(w http.ResponseWriter, r *http.Request, sc t
 		return err
 	}
 	var v tender.Validation
-	CheckAltType(&v, req.AltType)
-	if req.AltID == "" {
-		v.Add("altId", "should not be empty")
-	}
+	CheckBodyLocation(&v, req.AltID, req.AltType)
 	if req.Trackings == nil {
 		v.Add("trackings", "must be an array")
 	}

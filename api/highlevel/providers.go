@@ -70,10 +70,7 @@ func (h *Handler) createWhiteLabel(w http.ResponseWriter, r *http.Request, sc te
 		return err
 	}
 	var v tender.Validation
-	CheckAltType(&v, body.AltType)
-	if body.AltID == "" {
-		v.Add("altId", "should not be empty")
-	}
+	CheckBodyLocation(&v, body.AltID, body.AltType)
 	if err := v.Err(); err != nil {
 		return err
 	}

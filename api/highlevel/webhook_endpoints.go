@@ -74,10 +74,7 @@ type webhookEndpointRequest struct {
 // locate resolves the request's location and mode.
 func (h *Handler) locateEndpoint(r *http.Request, sc tender.Scope, req *webhookEndpointRequest) (tender.Scope, error) {
 	var v tender.Validation
-	CheckAltType(&v, req.AltType)
-	if req.AltID == "" {
-		v.Add("altId", "should not be empty")
-	}
+	CheckBodyLocation(&v, req.AltID, req.AltType)
 	if err := v.Err(); err != nil {
 		return tender.Scope{}, err
 	}

@@ -283,8 +283,8 @@ func shardOf(id string) int {
 	return int(id[len(id)-1]) % countShards
 }
 
-// PutTransaction inserts or updates x; an insert counts it in its day.
-func (t *Tx) PutTransaction(ctx context.Context, x *tender.Transaction) error {
+// UpdateTransaction overwrites x's row; its time, mode and source stay.
+func (t *Tx) UpdateTransaction(ctx context.Context, x *tender.Transaction) error {
 	data, err := marshal(x)
 	if err != nil {
 		return err
@@ -294,13 +294,21 @@ func (t *Tx) PutTransaction(ctx context.Context, x *tender.Transaction) error {
 		updated_at = $5, data = $6 WHERE id = $7 RETURNING account_id`,
 		x.Status, x.EntityID, x.Contact.ID, x.SubscriptionID, micros(x.UpdatedAt), data, x.ID).Scan(&acct)
 	switch {
-	case err == nil && acct != x.AccountID:
-		return tender.Errorf(tender.ENOTFOUND, "transaction %s not found (scope mismatch)", x.ID)
-	case err == nil:
-		t.seen["txn:"+x.ID] = x
-		return nil
-	case !errors.Is(err, sql.ErrNoRows):
+	case errors.Is(err, sql.ErrNoRows) || (err == nil && acct != x.AccountID):
+		return tender.Errorf(tender.ENOTFOUND, "transaction %s not found", x.ID)
+	case err != nil:
 		return t.d.InterpretError(err)
+	}
+	t.seen["txn:"+x.ID] = x
+	return nil
+}
+
+// CreateTransaction inserts x with its search terms and counts it in its
+// day's counter.
+func (t *Tx) CreateTransaction(ctx context.Context, x *tender.Transaction) error {
+	data, err := marshal(x)
+	if err != nil {
+		return err
 	}
 	created := micros(x.CreatedAt)
 	if _, err := t.exec(ctx, `INSERT INTO transactions (id, status, account_id, mode, entity_id, contact_id, source_type, source_sub_type,

@@ -250,7 +250,7 @@ func putTransactions(t testing.TB, b *testBundle, xs ...*tender.Transaction) {
 	t.Helper()
 	mustWrite(t, b, func(tx store.Tx) error {
 		for _, x := range xs {
-			if err := tx.PutTransaction(b.ctx, x); err != nil {
+			if err := tx.CreateTransaction(b.ctx, x); err != nil {
 				return err
 			}
 		}
@@ -286,10 +286,13 @@ func testTransactions(t *testing.T, setup func(*testing.T) *testBundle) {
 		})
 		wantCode(t, "FindTransactionByID(other account)", err, tender.ENOTFOUND)
 
-		// A second put updates it and does not count it twice.
+		// An update changes it and does not count it twice; a second create
+		// is a conflict.
 		up := *x
 		up.Status, up.AmountRefunded, up.EntityID, up.UpdatedAt = tender.PaymentCaptured, 1000, "ord_2", x.UpdatedAt.Add(time.Hour)
-		putTransactions(t, b, &up)
+		mustWrite(t, b, func(tx store.Tx) error { return tx.UpdateTransaction(b.ctx, &up) })
+		err = b.store.Write(b.ctx, func(tx store.Tx) error { return tx.CreateTransaction(b.ctx, x) })
+		wantCode(t, "CreateTransaction(existing id)", err, tender.ECONFLICT)
 		got = mustFind(t, b, func(tx store.Tx) (*tender.Transaction, error) {
 			return tx.FindTransactionByID(b.ctx, b.a.AccountID, x.ID)
 		})
@@ -302,8 +305,11 @@ func testTransactions(t *testing.T, setup func(*testing.T) *testBundle) {
 			t.Errorf("entity filter after update: %d items", len(items))
 		}
 		foreign := b.transaction(b.b, func(f *tender.Transaction) { f.ID = x.ID })
-		err = b.store.Write(b.ctx, func(tx store.Tx) error { return tx.PutTransaction(b.ctx, foreign) })
-		wantCode(t, "PutTransaction(other account's id)", err, tender.ENOTFOUND)
+		err = b.store.Write(b.ctx, func(tx store.Tx) error { return tx.UpdateTransaction(b.ctx, foreign) })
+		wantCode(t, "UpdateTransaction(other account's id)", err, tender.ENOTFOUND)
+		missing := b.transaction(b.a, func(m *tender.Transaction) { m.ID = "pmt_missing" })
+		err = b.store.Write(b.ctx, func(tx store.Tx) error { return tx.UpdateTransaction(b.ctx, missing) })
+		wantCode(t, "UpdateTransaction(unknown id)", err, tender.ENOTFOUND)
 	})
 	t.Run("List", func(t *testing.T) {
 		t.Parallel()
