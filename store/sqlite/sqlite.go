@@ -46,7 +46,7 @@ func Migrations() ([]sqlstore.Migration, error) {
 // maxBatch bounds how many commands share one commit.
 const maxBatch = 256
 
-var dialect = &sqlstore.Dialect{InterpretError: interpretError, BalanceShards: 1,
+var dialect = &sqlstore.Dialect{InterpretError: interpretError, BalanceShards: 1, EventSequence: true,
 	GuardsQuery: `SELECT name FROM sqlite_master WHERE type = 'trigger'`}
 
 // interpretError maps SQLite constraint violations to domain errors.

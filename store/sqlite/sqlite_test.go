@@ -18,6 +18,7 @@ import (
 
 	"github.com/tenderpay/tender"
 	"github.com/tenderpay/tender/store"
+	"github.com/tenderpay/tender/store/sqlstore"
 	"github.com/tenderpay/tender/store/storetest"
 )
 
@@ -483,5 +484,81 @@ func TestOpen_ExclusiveReleasesDeadLeases(t *testing.T) {
 	db = mustOpen(t, path, Options{Exclusive: true})
 	if n := claim(db); n != 1 {
 		t.Fatalf("after reopening, claimed %d jobs, want the dead server's job back", n)
+	}
+}
+
+// TestMigration013_EventCursor upgrades a database whose events carry the
+// old dispatched flag: the events already dispatched stay behind the new
+// cursor, the others are claimed once, in order, and new events follow.
+func TestMigration013_EventCursor(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tender.db")
+	all, err := Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before []sqlstore.Migration
+	for _, m := range all {
+		if m.Version < 13 {
+			before = append(before, m)
+		}
+	}
+	old := outside(t, path)
+	if _, err := sqlstore.Migrate(ctx, old, before, ""); err != nil {
+		t.Fatalf("migrate to 012: %v", err)
+	}
+	// Interleaved on purpose: ids in order e1..e5, of which e2 and e4 were
+	// dispatched before the upgrade.
+	for i, dispatched := range []int{0, 1, 0, 1, 0} {
+		id := fmt.Sprintf("evt_%d", i+1)
+		data := fmt.Sprintf(`{"id":%q,"account_id":"acct_1","mode":"test","type":"payment_intent.created","object_id":"pi_%d","object":{},"created_at":"2026-01-01T00:00:00Z"}`, id, i+1)
+		if _, err := old.ExecContext(ctx, `INSERT INTO events (id, account_id, mode, type, object_id, created_at, dispatched, data)
+			VALUES ($1, 'acct_1', 'test', 'payment_intent.created', $2, 0, $3, $4)`, id, fmt.Sprintf("pi_%d", i+1), dispatched, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Close()
+
+	db := mustOpen(t, path, Options{Exclusive: true})
+	claim := func() []string {
+		t.Helper()
+		var ids []string
+		if err := db.Write(ctx, func(tx store.Tx) error {
+			evs, err := tx.ClaimUndispatchedEvents(ctx, 10)
+			for _, e := range evs {
+				ids = append(ids, e.ID)
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	if got := strings.Join(claim(), ","); got != "evt_1,evt_3,evt_5" {
+		t.Fatalf("first claim after the upgrade = %q, want evt_1,evt_3,evt_5", got)
+	}
+	if got := claim(); len(got) != 0 {
+		t.Fatalf("second claim = %v, want nothing", got)
+	}
+	if err := db.Write(ctx, func(tx store.Tx) error {
+		return tx.CreateEvent(ctx, &tender.Event{ID: "evt_6", AccountID: "acct_1", Mode: tender.ModeTest, Type: "payment_intent.created",
+			ObjectID: "pi_6", Object: []byte(`{}`), CreatedAt: time.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(claim(), ","); got != "evt_6" {
+		t.Fatalf("claim after a new event = %q, want evt_6", got)
+	}
+	// Every event is still found by id.
+	if err := db.Read(ctx, func(tx store.Tx) error {
+		for i := 1; i <= 6; i++ {
+			if _, err := tx.FindEventByID(ctx, tender.Scope{AccountID: "acct_1", Mode: tender.ModeTest}, fmt.Sprintf("evt_%d", i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

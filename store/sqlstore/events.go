@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,8 +24,11 @@ func (t *Tx) CreateEvent(ctx context.Context, e *tender.Event) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(ctx, `INSERT INTO events (id, account_id, mode, type, object_id, created_at, dispatched, data) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)`,
-		e.ID, e.AccountID, string(e.Mode), e.Type, e.ObjectID, micros(e.CreatedAt), data)
+	q := `INSERT INTO events (id, account_id, mode, type, object_id, created_at, dispatched, data) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)`
+	if t.d.EventSequence {
+		q = `INSERT INTO events (id, account_id, mode, type, object_id, created_at, data) VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	}
+	_, err = t.exec(ctx, q, e.ID, e.AccountID, string(e.Mode), e.Type, e.ObjectID, micros(e.CreatedAt), data)
 	return err
 }
 
@@ -53,11 +57,46 @@ func (t *Tx) ClaimUndispatchedEvents(ctx context.Context, limit int) ([]*tender.
 	if limit <= 0 {
 		return nil, nil
 	}
+	if t.d.EventSequence {
+		return t.claimEventsPastCursor(ctx, limit)
+	}
 	evs, err := listDocs[tender.Event](ctx, t, `UPDATE events SET dispatched = 1
 		WHERE id IN (SELECT id FROM events WHERE dispatched = 0 ORDER BY id LIMIT $1`+t.d.SkipLocked+`)
 		RETURNING data`, limit)
 	sort.Slice(evs, func(i, j int) bool { return evs[i].ID < evs[j].ID })
 	return evs, err
+}
+
+// claimEventsPastCursor returns up to limit events past the dispatch
+// cursor, oldest first, and moves the cursor past them.
+func (t *Tx) claimEventsPastCursor(ctx context.Context, limit int) ([]*tender.Event, error) {
+	rows, err := t.q.QueryContext(ctx, `SELECT seq, data FROM events
+		WHERE seq > (SELECT through FROM event_dispatch WHERE one = 1) ORDER BY seq LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var evs []*tender.Event
+	var last int64
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&last, &data); err != nil {
+			return nil, err
+		}
+		e := new(tender.Event)
+		if err := json.Unmarshal([]byte(data), e); err != nil {
+			return nil, err
+		}
+		evs = append(evs, e)
+	}
+	if err := rows.Err(); err != nil || len(evs) == 0 {
+		return nil, err
+	}
+	if _, err := t.exec(ctx, `UPDATE event_dispatch SET through = $1 WHERE one = 1`, last); err != nil {
+		return nil, err
+	}
+	sort.Slice(evs, func(i, j int) bool { return evs[i].ID < evs[j].ID })
+	return evs, nil
 }
 
 // CreateWebhookEndpoint inserts ep.

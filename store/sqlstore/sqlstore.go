@@ -50,6 +50,11 @@ type Dialect struct {
 	// PostingCTE writes a small posting (its transactions, entries and
 	// balance changes) in one statement of data-modifying WITH clauses.
 	PostingCTE bool
+	// EventSequence says events carry a commit-order seq and the dispatcher
+	// keeps a cursor (event_dispatch) rather than a dispatched flag per
+	// event. Only an engine whose writes are serialized (SQLite's single
+	// writer) can hand out seq in commit order.
+	EventSequence bool
 }
 
 // Tx implements store.Tx over a Querier.
