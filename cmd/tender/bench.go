@@ -41,6 +41,7 @@ type benchOptions struct {
 	postgresConns int
 	logLevel      string
 	stripeMock    string
+	httpFloor     bool
 	cpuprofile    string
 	// ledger scenario
 	ledgerRows     int
@@ -87,6 +88,7 @@ flags:
 	fs.DurationVar(&o.simLatency, "sim-latency", 0, "latency the sim processor adds to each call")
 	fs.IntVar(&o.postgresConns, "postgres-conns", server.DefaultConfig().PostgresConns, "PostgreSQL connection pool size")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "server log level (logs go to stderr)")
+	fs.BoolVar(&o.httpFloor, "http-floor", false, "also drive a bare net/http server in this process that answers create's requests without any payment work (the machine's HTTP floor), and compare")
 	fs.StringVar(&o.stripeMock, "compare-stripe-mock", "", "URL of a stripe-mock already running on 127.0.0.1 to drive with POST /v1/payment_intents for comparison")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the measured phases (server and load generator) to this file")
 	if err := fs.Parse(args); err != nil {
@@ -257,6 +259,28 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	if o.scenario == "flow" || o.scenario == "all" {
 		run(flowScenario(tenderAuth, pmID))
 	}
+	if o.httpFloor && ctx.Err() == nil {
+		sample, err := d.postOnce(ctx, tenderAuth, "/payment_intents", `{"amount":1000,"currency":"USD","description":"bench"}`, "floor-sample")
+		if err != nil {
+			return fmt.Errorf("bench: set-up: %w", err)
+		}
+		fs, err := startFloorServer(sample)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer fs.close()
+		fd := newDriver(fs.url, o.conns)
+		defer fd.close()
+		run := func(dur time.Duration) *benchResult { return fd.run(ctx, floorScenario(tenderAuth), dur) }
+		if o.warmup > 0 {
+			run(o.warmup)
+		}
+		r := run(o.duration)
+		r.engine = "none (net/http and encoding/json only)"
+		results = append(results, r)
+		printResult(stdout, r)
+		r.printErrors(stderr)
+	}
 	if o.stripeMock != "" {
 		sm := newDriver(strings.TrimRight(o.stripeMock, "/"), o.conns)
 		defer sm.close()
@@ -304,7 +328,11 @@ func printSummary(w io.Writer, results []*benchResult, targetsApply bool) {
 	for _, r := range results {
 		byName[r.name] = r
 	}
-	create, flow, sm := byName["create"], byName["flow"], byName["stripe-mock"]
+	create, flow, sm, floor := byName["create"], byName["flow"], byName["stripe-mock"], byName["http-floor"]
+	if create != nil && floor != nil && floor.requestsPerSec() > 0 {
+		fmt.Fprintf(w, "side by side: tender create %.1f req/s, HTTP floor %.1f req/s (%.0f%% of the floor)\n",
+			create.requestsPerSec(), floor.requestsPerSec(), 100*create.requestsPerSec()/floor.requestsPerSec())
+	}
 	if create != nil && sm != nil && sm.requestsPerSec() > 0 {
 		fmt.Fprintf(w, "side by side: tender create %.1f req/s, stripe-mock %.1f req/s (%.2f×)\n",
 			create.requestsPerSec(), sm.requestsPerSec(), create.requestsPerSec()/sm.requestsPerSec())

@@ -64,23 +64,9 @@ func (d *driver) forwardHeaders(key, accountID string) http.Header {
 func (d *driver) createPaymentMethod(ctx context.Context, auth http.Header) (string, error) {
 	body := fmt.Sprintf(`{"payment_method_type":"card","card":{"number":"4242424242424242","exp_month":12,"exp_year":%d,"cvv":"123"},"billing_details":{"name":"Bench"}}`,
 		time.Now().Year()+5)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.base.JoinPath("/payment_methods").String(), bytes.NewReader([]byte(body)))
+	b, err := d.postOnce(ctx, auth, "/payment_methods", body, "payment-method")
 	if err != nil {
 		return "", err
-	}
-	req.Header = auth.Clone()
-	req.Header.Set("X-Idempotency-Key", "bench-"+d.runID+"-payment-method")
-	resp, err := d.tr.RoundTrip(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusCreated {
-		return "", fmt.Errorf("POST /payment_methods: %s: %s", resp.Status, b)
 	}
 	var pm struct {
 		ID string `json:"id"`
@@ -89,6 +75,29 @@ func (d *driver) createPaymentMethod(ctx context.Context, auth http.Header) (str
 		return "", fmt.Errorf("POST /payment_methods: no id in %s", b)
 	}
 	return pm.ID, nil
+}
+
+// postOnce sends one set-up request (expecting 201) and returns its body.
+func (d *driver) postOnce(ctx context.Context, auth http.Header, path, body, key string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.base.JoinPath(path).String(), bytes.NewReader([]byte(body)))
+	if err != nil {
+		return nil, err
+	}
+	req.Header = auth.Clone()
+	req.Header.Set("X-Idempotency-Key", "bench-"+d.runID+"-"+key)
+	resp, err := d.tr.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusCreated {
+		return nil, fmt.Errorf("POST %s: %s: %s", path, resp.Status, b)
+	}
+	return b, nil
 }
 
 // scenario is one kind of load. iterate runs one unit of work (a request
@@ -166,6 +175,13 @@ func flowScenario(auth http.Header, paymentMethodID string) scenario {
 			return true
 		},
 	}
+}
+
+// floorScenario sends create's requests to the HTTP floor server.
+func floorScenario(auth http.Header) scenario {
+	sc := createScenario(auth)
+	sc.name = "http-floor"
+	return sc
 }
 
 func stripeMockScenario() scenario {

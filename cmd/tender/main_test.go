@@ -357,6 +357,25 @@ func TestBenchSmoke(t *testing.T) {
 	}
 }
 
+// TestBenchHTTPFloor runs create beside the HTTP floor server: both answer
+// every request, and the summary compares them.
+func TestBenchHTTPFloor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("bench smoke test skipped in -short mode")
+	}
+	code, out, errOut := runCmd(t, "bench", "--scenario", "create", "--http-floor", "--duration", "1s", "--warmup", "0", "--conns", "4")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	floor := regexp.MustCompile(`(?m)^http-floor\s+requests/s\s+([0-9.]+) \((\d+) requests.*errors 0  engine none`).FindStringSubmatch(out)
+	if floor == nil || floor[2] == "0" {
+		t.Fatalf("no http-floor line with requests and no errors:\n%s", out)
+	}
+	if !strings.Contains(out, "of the floor)") {
+		t.Errorf("no comparison with the floor:\n%s", out)
+	}
+}
+
 func TestBenchFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"bench", "--scenario", "nope"},

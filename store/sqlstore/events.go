@@ -20,7 +20,7 @@ func boolInt(b bool) int {
 
 // CreateEvent inserts e.
 func (t *Tx) CreateEvent(ctx context.Context, e *tender.Event) error {
-	data, err := marshal(e)
+	data, err := encodeEvent(e)
 	if err != nil {
 		return err
 	}
@@ -30,6 +30,54 @@ func (t *Tx) CreateEvent(ctx context.Context, e *tender.Event) error {
 	}
 	_, err = t.exec(ctx, q, e.ID, e.AccountID, string(e.Mode), e.Type, e.ObjectID, micros(e.CreatedAt), data)
 	return err
+}
+
+// encodeEvent renders e as json.Marshal would, without re-validating and
+// compacting the snapshot: it runs in the SQLite writer for every event,
+// and e.Object is json.Marshal's own output. A snapshot that is not valid
+// JSON is still refused, so the log never holds a document it cannot read.
+func encodeEvent(e *tender.Event) (string, error) {
+	if !json.Valid(e.Object) {
+		return marshal(e) // reports json.Marshal's own error
+	}
+	b := make([]byte, 0, len(e.Object)+256)
+	b = append(b, `{"id":`...)
+	b = appendString(b, e.ID)
+	b = append(b, `,"account_id":`...)
+	b = appendString(b, e.AccountID)
+	b = append(b, `,"mode":`...)
+	b = appendString(b, string(e.Mode))
+	b = append(b, `,"type":`...)
+	b = appendString(b, e.Type)
+	b = append(b, `,"object_type":`...)
+	b = appendString(b, e.ObjectType)
+	b = append(b, `,"object_id":`...)
+	b = appendString(b, e.ObjectID)
+	b = append(b, `,"object":`...)
+	b = append(b, e.Object...)
+	b = append(b, `,"created_at":`...)
+	ts, err := e.CreatedAt.MarshalJSON()
+	if err != nil {
+		return "", err
+	}
+	b = append(b, ts...)
+	b = append(b, '}')
+	return string(b), nil
+}
+
+// appendString appends s as a JSON string. Ids and type names are plain
+// ASCII and are copied as they are; anything else goes through
+// encoding/json.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // FindEventByID returns the event id of scope s.
