@@ -253,3 +253,16 @@ type CouponRedemption struct {
 	RedeemedBy string    `json:"redeemed_by,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
 }
+
+// Catalog events. A product or price has no mode, so each change is
+// recorded once for each mode: endpoints of either mode see the catalog
+// their orders sell from. Deleting a product records price.deleted for each
+// of its prices, then product.deleted.
+const (
+	EventProductCreated = "product.created"
+	EventProductUpdated = "product.updated"
+	EventProductDeleted = "product.deleted"
+	EventPriceCreated   = "price.created"
+	EventPriceUpdated   = "price.updated"
+	EventPriceDeleted   = "price.deleted"
+)

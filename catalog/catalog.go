@@ -13,6 +13,17 @@
 // methods). Deleting a product deletes its prices with it. A deleted
 // coupon's code may be used again by a new coupon.
 //
+// # Events
+//
+// Every change of a product or a price records its event (product.created,
+// product.updated, product.deleted, price.created, price.updated,
+// price.deleted, with the object as it became) in the change's own
+// transaction. The catalog has no mode, so each event is recorded twice,
+// once for live and once for test: the endpoints of each mode are told of
+// the catalog both modes sell from. Deleting a product records
+// price.deleted for each of its prices before product.deleted. Coupons
+// record no events: no dialect has a name for them.
+//
 // # For orders
 //
 // An order engine runs these in its own write transaction, so that the
@@ -39,6 +50,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/event"
 	"github.com/tenderpay/tender/store"
 )
 
@@ -173,6 +185,17 @@ func (p *ProductParams) apply(pr *tender.Product) {
 	pr.Label, pr.Slug = p.Label, p.Slug
 }
 
+// record records a catalog event about obj in tx, once for each mode: the
+// catalog has none, and endpoints of both modes sell from it.
+func record(ctx context.Context, tx store.Tx, accountID, typ string, obj any) error {
+	for _, m := range []tender.Mode{tender.ModeLive, tender.ModeTest} {
+		if err := event.Record(ctx, tx, tender.Scope{AccountID: accountID, Mode: m}, typ, obj); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // errProductNotFound is the answer for an unknown, deleted or foreign
 // product.
 func errProductNotFound() error { return tender.Errorf(tender.ENOTFOUND, "Product not found") }
@@ -193,7 +216,7 @@ func (s *Service) CreateProduct(ctx context.Context, sc tender.Scope, p ProductP
 			return err
 		}
 		out = pr
-		return nil
+		return record(ctx, tx, sc.AccountID, tender.EventProductCreated, pr)
 	})
 	return out, err
 }
@@ -238,7 +261,7 @@ func (s *Service) UpdateProduct(ctx context.Context, sc tender.Scope, id string,
 			return err
 		}
 		out = &cp
-		return nil
+		return record(ctx, tx, sc.AccountID, tender.EventProductUpdated, &cp)
 	})
 	return out, err
 }
@@ -294,9 +317,15 @@ func (s *Service) DeleteProduct(ctx context.Context, sc tender.Scope, id string)
 			if err := tx.UpdatePrice(ctx, &cp); err != nil {
 				return err
 			}
+			if err := record(ctx, tx, sc.AccountID, tender.EventPriceDeleted, &cp); err != nil {
+				return err
+			}
 		}
 		cp := *pr
 		cp.DeletedAt, cp.UpdatedAt = &now, now
-		return tx.UpdateProduct(ctx, &cp)
+		if err := tx.UpdateProduct(ctx, &cp); err != nil {
+			return err
+		}
+		return record(ctx, tx, sc.AccountID, tender.EventProductDeleted, &cp)
 	})
 }

@@ -159,7 +159,7 @@ func (s *Service) CreatePrice(ctx context.Context, sc tender.Scope, productID st
 			return err
 		}
 		out = pr
-		return nil
+		return record(ctx, tx, sc.AccountID, tender.EventPriceCreated, pr)
 	})
 	return out, err
 }
@@ -196,7 +196,7 @@ func (s *Service) UpdatePrice(ctx context.Context, sc tender.Scope, productID, i
 			return err
 		}
 		out = &cp
-		return nil
+		return record(ctx, tx, sc.AccountID, tender.EventPriceUpdated, &cp)
 	})
 	return out, err
 }
@@ -238,7 +238,10 @@ func (s *Service) DeletePrice(ctx context.Context, sc tender.Scope, productID, i
 		now := tx.Now()
 		cp := *pr
 		cp.DeletedAt, cp.UpdatedAt = &now, now
-		return tx.UpdatePrice(ctx, &cp)
+		if err := tx.UpdatePrice(ctx, &cp); err != nil {
+			return err
+		}
+		return record(ctx, tx, sc.AccountID, tender.EventPriceDeleted, &cp)
 	})
 }
 

@@ -41,6 +41,10 @@ func ObjectType(obj any) (typ, id string, err error) {
 		return "dispute", o.ID, nil
 	case *tender.Payout:
 		return "payout", o.ID, nil
+	case *tender.Product:
+		return "product", o.ID, nil
+	case *tender.Price:
+		return "price", o.ID, nil
 	}
 	return "", "", fmt.Errorf("event: no object type for %T", obj)
 }
