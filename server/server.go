@@ -21,6 +21,7 @@ import (
 	"github.com/tenderpay/tender"
 	"github.com/tenderpay/tender/account"
 	"github.com/tenderpay/tender/api"
+	"github.com/tenderpay/tender/api/forhopp"
 	"github.com/tenderpay/tender/api/forward"
 	"github.com/tenderpay/tender/api/highlevel"
 	"github.com/tenderpay/tender/catalog"
@@ -278,6 +279,7 @@ func New(ctx context.Context, c Config, logOut io.Writer) (*Server, error) {
 	s.Webhooks.Register(forward.NewWebhookDialect(st, s.Payments.ClientSecret))
 	hlWebhooks := &highlevel.WebhookDialect{Keys: &highlevel.KeySource{Store: st, Master: secret}}
 	s.Webhooks.Register(hlWebhooks)
+	s.Webhooks.Register(forhopp.NewWebhookDialect())
 	if n, ok := st.(store.CommitNotifier); ok {
 		n.OnCommit(s.Webhooks.Wake)
 	}

@@ -69,7 +69,7 @@ func (e *Engine) attempt(ctx context.Context, w *work) *result {
 		r.latency = time.Since(r.start)
 		return r
 	}
-	body, err := w.dl.Payload(w.ev, w.dl.EventName(w.ev.Type))
+	body, err := w.dl.Payload(w.ev, EventName(w.dl, w.ev))
 	if err != nil {
 		return localErr("render the payload: %v", err)
 	}

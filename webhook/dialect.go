@@ -85,6 +85,26 @@ type Dialect interface {
 	Sign(secret string, msgID string, now time.Time, body []byte) (http.Header, error)
 }
 
+// EventNamer is implemented by a Dialect whose name for an event depends
+// on the event's object as well as its type (forhopp names a captured
+// payment intent charge.completed or charge.captured, as it was captured at
+// once or after an authorization). The engine then asks EventNameOf
+// instead of EventName, for fan-out and for the payload alike.
+type EventNamer interface {
+	// EventNameOf returns the dialect's name of ev, or "" when the dialect
+	// has no such event (then it is not delivered).
+	EventNameOf(ev *tender.Event) string
+}
+
+// EventName returns d's name of ev: d's EventNameOf when d is an
+// EventNamer, its EventName of ev's type otherwise.
+func EventName(d Dialect, ev *tender.Event) string {
+	if n, ok := d.(EventNamer); ok {
+		return n.EventNameOf(ev)
+	}
+	return d.EventName(ev.Type)
+}
+
 // Matches reports whether an endpoint subscribed to events (the dialect's
 // names, or "*") wants an event named name.
 func Matches(events []string, name string) bool {

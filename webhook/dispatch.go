@@ -118,7 +118,7 @@ func (e *Engine) DispatchOnce(ctx context.Context) (int, error) {
 // dialect, and that dialect is registered.
 func (e *Engine) wants(ep *tender.WebhookEndpoint, ev *tender.Event) bool {
 	d := e.dialect(ep.Dialect)
-	return d != nil && Matches(ep.Events, d.EventName(ev.Type))
+	return d != nil && Matches(ep.Events, EventName(d, ev))
 }
 
 func newDelivery(ev *tender.Event, ep *tender.WebhookEndpoint, now time.Time) *tender.Delivery {

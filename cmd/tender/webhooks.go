@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/api/forhopp"
 	"github.com/tenderpay/tender/api/forward"
 	"github.com/tenderpay/tender/api/highlevel"
 	"github.com/tenderpay/tender/notify"
@@ -22,9 +23,9 @@ import (
 const webhooksUsage = `usage:
   tender webhooks [--db URL] redeliver  --account ID --mode test|live (--event ID | --failed-since RFC3339)
   tender webhooks [--db URL] deliveries --account ID --mode test|live --endpoint ID [--limit N]
-  tender webhooks [--db URL] endpoints  --account ID --mode test|live [--dialect forward|highlevel] create --url URL --events a,b|* [--description D]
-  tender webhooks [--db URL] endpoints  --account ID --mode test|live [--dialect forward|highlevel] list
-  tender webhooks [--db URL] endpoints  --account ID --mode test|live [--dialect forward|highlevel] enable|disable|delete --endpoint ID
+  tender webhooks [--db URL] endpoints  --account ID --mode test|live [--dialect forward|highlevel|forhopp] create --url URL --events a,b|* [--description D]
+  tender webhooks [--db URL] endpoints  --account ID --mode test|live [--dialect forward|highlevel|forhopp] list
+  tender webhooks [--db URL] endpoints  --account ID --mode test|live [--dialect forward|highlevel|forhopp] enable|disable|delete --endpoint ID
 
 redeliver queues deliveries again; a running server sends them on its next poll.
 deliveries prints an endpoint's deliveries, newest first, one JSON object a line,
@@ -100,6 +101,7 @@ func runWebhooks(ctx context.Context, args []string, getenv func(string) string,
 	e := webhook.New(st, nil, webhook.Options{})
 	e.Register(forward.NewWebhookDialect(st, nil))
 	e.Register(&highlevel.WebhookDialect{})
+	e.Register(forhopp.NewWebhookDialect())
 	var n int
 	switch {
 	case (*eventID == "") == (*failedSince == ""):
@@ -175,16 +177,19 @@ func printDeliveries(ctx context.Context, st store.Store, sc tender.Scope, endpo
 	return nil
 }
 
-// runEndpoints is "tender webhooks endpoints": the Forward endpoint API's
-// rules (notify), from the command line. A new endpoint's secret is printed
+// runEndpoints is "tender webhooks endpoints": the endpoint API's rules
+// (notify), from the command line, for any dialect; forhopp endpoints are
+// made only here until the forhopp dialect's /v1/webhooks exists. A new endpoint's secret is printed
 // once.
 func runEndpoints(ctx context.Context, c *server.Config, fs *flag.FlagSet, accountID, mode *string, args []string, stdout io.Writer) error {
-	dialect := fs.String("dialect", "forward", "the endpoint's dialect: forward or highlevel")
+	dialect := fs.String("dialect", "forward", "the endpoint's dialect: forward, highlevel or forhopp")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *dialect != forward.DialectName && *dialect != highlevel.DialectName {
-		return fmt.Errorf("webhooks endpoints: --dialect must be forward or highlevel, not %q", *dialect)
+	switch *dialect {
+	case forward.DialectName, highlevel.DialectName, forhopp.DialectName:
+	default:
+		return fmt.Errorf("webhooks endpoints: --dialect must be forward, highlevel or forhopp, not %q", *dialect)
 	}
 	if *accountID == "" || !tender.Mode(*mode).Valid() || fs.NArg() == 0 {
 		return errors.New("webhooks endpoints: --account, --mode test|live and an action (create, list, enable, disable, delete) are required")
@@ -224,8 +229,11 @@ func runEndpoints(ctx context.Context, c *server.Config, fs *flag.FlagSet, accou
 		return fmt.Errorf("webhooks endpoints: %s", tender.ErrorMessage(err))
 	}
 	var d notify.Dialect = forward.NewWebhookDialect(st, nil)
-	if *dialect == highlevel.DialectName {
+	switch *dialect {
+	case highlevel.DialectName:
 		d = &highlevel.WebhookDialect{Keys: &highlevel.KeySource{Store: st, Master: secret}}
+	case forhopp.DialectName:
+		d = forhopp.NewWebhookDialect()
 	}
 	out := json.NewEncoder(stdout)
 	fail := func(err error) error {

@@ -67,8 +67,8 @@ func TestWebhooksEndpointsCLI(t *testing.T) {
 	}
 }
 
-// TestWebhooksEndpointsCLIHighLevel keeps HighLevel endpoints apart from
-// Forward ones: each dialect lists only its own.
+// TestWebhooksEndpointsCLIHighLevel keeps HighLevel and forhopp endpoints
+// apart from Forward ones: each dialect lists only its own.
 func TestWebhooksEndpointsCLIHighLevel(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "t.db")
 	env := func(string) string { return "" }
@@ -106,7 +106,28 @@ func TestWebhooksEndpointsCLIHighLevel(t *testing.T) {
 	if got, code := cli("forward", "list"); code != 0 || strings.Contains(got, ep.ID) {
 		t.Fatalf("forward list shows a highlevel endpoint: %d %s", code, got)
 	}
-	if got, code := cli("forhopp", "list"); code == 0 || !strings.Contains(got, "--dialect") {
+	if got, code := cli("stripe", "list"); code == 0 || !strings.Contains(got, "--dialect") {
 		t.Fatalf("unknown dialect: %d %s", code, got)
+	}
+
+	// forhopp endpoints are made here until forhopp's /v1/webhooks exists:
+	// forhopp's event names, an fhwh_ secret shown once.
+	got, code = cli("forhopp", "create", "--url", "https://hooks.example.com/fh", "--events", "charge.completed,charge.refunded,invoice.paid")
+	var fh struct {
+		ID     string   `json:"id"`
+		Events []string `json:"events"`
+		Secret string   `json:"secret"`
+	}
+	if code != 0 || json.Unmarshal([]byte(got), &fh) != nil || !strings.HasPrefix(fh.Secret, "fhwh_") || len(fh.Events) != 3 {
+		t.Fatalf("forhopp create: %d %s", code, got)
+	}
+	if got, code := cli("forhopp", "list"); code != 0 || !strings.Contains(got, fh.ID) || strings.Contains(got, ep.ID) || strings.Contains(got, "fhwh_") {
+		t.Fatalf("forhopp list: %d %s", code, got)
+	}
+	if got, code := cli("forward", "list"); code != 0 || strings.Contains(got, fh.ID) {
+		t.Fatalf("forward list shows a forhopp endpoint: %d %s", code, got)
+	}
+	if got, code := cli("forhopp", "create", "--url", "https://hooks.example.com/fh", "--events", "v2.payment.captured"); code == 0 || !strings.Contains(got, "events") {
+		t.Fatalf("a Forward event name on a forhopp endpoint: %d %s", code, got)
 	}
 }
