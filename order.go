@@ -83,6 +83,11 @@ type OrderItem struct {
 	Discount   int64      `json:"discount"`   // this line's share of the coupon's discount
 	PriceType  string     `json:"price_type"` // one_time or recurring
 	Recurring  *Recurring `json:"recurring,omitempty"`
+	// SetupFee is the price's setup fee times Qty, charged with the order;
+	// TrialDays is the price's trial: the line's Amount is then not
+	// charged now, its subscription starts trialing. Recurring lines only.
+	SetupFee  int64 `json:"setup_fee,omitempty"`
+	TrialDays int   `json:"trial_days,omitempty"`
 	// Fulfilled counts the units already fulfilled.
 	Fulfilled int64 `json:"fulfilled"`
 	// SubscriptionID is the subscription a recurring line started.
@@ -327,17 +332,28 @@ type Subscription struct {
 	Recurrence         Recurring          `json:"recurrence"`
 	CurrentPeriodStart *time.Time         `json:"current_period_start,omitempty"`
 	CurrentPeriodEnd   *time.Time         `json:"current_period_end,omitempty"`
-	EntityType         string             `json:"entity_type,omitempty"` // order
-	EntityID           string             `json:"entity_id,omitempty"`
-	Source             OrderSource        `json:"source"`
-	Coupon             *OrderCoupon       `json:"coupon,omitempty"`
-	ProviderType       string             `json:"provider_type"`
-	ProviderID         string             `json:"provider_id,omitempty"` // the provider's own subscription id, if any
-	PaymentMethodID    string             `json:"payment_method_id,omitempty"`
-	CanceledAt         *time.Time         `json:"canceled_at,omitempty"`
-	CreatedAt          time.Time          `json:"created_at"`
-	UpdatedAt          time.Time          `json:"updated_at"`
-	Version            int64              `json:"version"`
+	// TrialDays is the trial the subscription starts with; TrialEnd is
+	// when it ends (set when the trial starts). TotalCycles bounds the
+	// periods billed (0: until cancelled).
+	TrialDays    int          `json:"trial_days,omitempty"`
+	TrialEnd     *time.Time   `json:"trial_end,omitempty"`
+	TotalCycles  int          `json:"total_cycles,omitempty"`
+	EntityType   string       `json:"entity_type,omitempty"` // order
+	EntityID     string       `json:"entity_id,omitempty"`
+	Source       OrderSource  `json:"source"`
+	Coupon       *OrderCoupon `json:"coupon,omitempty"`
+	ProviderType string       `json:"provider_type"`
+	ProviderID   string       `json:"provider_id,omitempty"` // the provider's own subscription id, if any
+	// CustomProviderID is the custom provider that runs the subscription
+	// (it took the first payment and supports subscription schedules);
+	// ProviderMessage is its last word when it refused to start it.
+	CustomProviderID string     `json:"custom_provider_id,omitempty"`
+	ProviderMessage  string     `json:"provider_message,omitempty"`
+	PaymentMethodID  string     `json:"payment_method_id,omitempty"`
+	CanceledAt       *time.Time `json:"canceled_at,omitempty"`
+	CreatedAt        time.Time  `json:"created_at"`
+	UpdatedAt        time.Time  `json:"updated_at"`
+	Version          int64      `json:"version"`
 }
 
 // SubscriptionFilter selects subscriptions of an account. Zero fields do

@@ -155,3 +155,35 @@ func ParseProviderChargeRef(s string) (r ProviderChargeRef, ok bool) {
 	return ProviderChargeRef{ProviderID: parts[0], Mode: Mode(parts[1]), TransactionID: parts[2], Currency: Currency(parts[3]),
 		Amount: amt, ChargeID: parts[5]}, true
 }
+
+// ProviderMethodToken is the processor token of a payment method that a
+// custom provider keeps (one of a contact's saved methods, as its
+// list_payment_methods answers them): "cpm:<provider id>:<the provider's
+// method id>". A payment with such a method goes to that provider, whose
+// charge_payment gets the provider's own method id; no card number is ever
+// known to tender.
+type ProviderMethodToken struct {
+	ProviderID string
+	MethodID   string
+}
+
+const providerMethodPrefix = "cpm:"
+
+// String encodes t.
+func (t ProviderMethodToken) String() string {
+	return providerMethodPrefix + t.ProviderID + ":" + t.MethodID
+}
+
+// ParseProviderMethodToken decodes a processor token made for a provider's
+// saved method; ok is false for any other token.
+func ParseProviderMethodToken(s string) (t ProviderMethodToken, ok bool) {
+	rest, found := strings.CutPrefix(s, providerMethodPrefix)
+	if !found {
+		return ProviderMethodToken{}, false
+	}
+	id, method, found := strings.Cut(rest, ":")
+	if !found || id == "" || method == "" {
+		return ProviderMethodToken{}, false
+	}
+	return ProviderMethodToken{ProviderID: id, MethodID: method}, true
+}

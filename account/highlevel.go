@@ -19,6 +19,9 @@ var HighLevelScopes = []string{
 	"payments/orders.collectPayment",
 	"payments/transactions.readonly",
 	"payments/subscriptions.readonly",
+	// tender's own, for its subscription cancel extension (HighLevel's
+	// spec has no write operation on subscriptions).
+	"payments/subscriptions.write",
 	"payments/integration.readonly",
 	"payments/integration.write",
 	"payments/coupons.readonly",

@@ -177,8 +177,7 @@ func (s *Service) Create(ctx context.Context, sc tender.Scope, p CreateParams) (
 				return err
 			}
 			if o.PaymentStatus == tender.PaymentStatusPaid {
-				end := NextPeriod(sub.Recurrence, now)
-				sub.Status, sub.CurrentPeriodStart, sub.CurrentPeriodEnd = tender.SubscriptionActive, &now, &end
+				startSubscription(sub, now)
 				if err := tx.UpdateSubscription(ctx, sub); err != nil {
 					return err
 				}
@@ -212,6 +211,8 @@ func (s *Service) build(ctx context.Context, tx store.Tx, sc tender.Scope, p Cre
 	// Lines, one per price (repeated prices add up).
 	var v tender.Validation
 	lineOf := map[string]int{}
+	var totalCycles []int // per line, of its price
+	var setupFees []int64 // per line: its price's setup fee
 	for i, ip := range p.Items {
 		field := fmt.Sprintf("items.%d", i)
 		if j, ok := lineOf[ip.PriceID]; ok {
@@ -253,12 +254,15 @@ func (s *Service) build(ctx context.Context, tx store.Tx, sc tender.Scope, p Cre
 		}
 		it := tender.OrderItem{PriceID: price.ID, ProductID: product.ID, Name: product.Name, Qty: ip.Qty, UnitAmount: price.Amount,
 			PriceType: price.Type, Product: prodJSON, Price: priceJSON}
+		totalCycles = append(totalCycles, price.TotalCycles)
+		setupFees = append(setupFees, price.SetupFee)
 		if price.Name != "" && price.Name != product.Name {
 			it.Name = product.Name + " - " + price.Name
 		}
 		if price.Type == tender.PriceRecurring && price.Recurring != nil {
 			r := *price.Recurring
 			it.Recurring = &r
+			it.TrialDays = price.TrialPeriodDays
 		}
 		lineOf[ip.PriceID] = len(o.Items)
 		o.Items = append(o.Items, it)
@@ -272,7 +276,18 @@ func (s *Service) build(ctx context.Context, tx store.Tx, sc tender.Scope, p Cre
 		if it.Amount, err = tender.MulAmount(it.UnitAmount, it.Qty); err != nil {
 			return nil, tender.FieldError(fmt.Sprintf("items.%d.qty", i), "makes an amount too large")
 		}
-		if o.Subtotal, err = tender.AddAmounts(o.Subtotal, it.Amount); err != nil || o.Subtotal > tender.MaxAmount {
+		if it.Recurring != nil && setupFees[i] > 0 {
+			if it.SetupFee, err = tender.MulAmount(setupFees[i], it.Qty); err != nil {
+				return nil, tender.FieldError(fmt.Sprintf("items.%d.qty", i), "makes a setup fee too large")
+			}
+		}
+		// What the line costs now: its amount, unless its subscription
+		// starts with a trial, plus its setup fee.
+		now := dueNow(it)
+		if now, err = tender.AddAmounts(now, it.SetupFee); err != nil {
+			return nil, tender.FieldError("items", "add up to an amount too large")
+		}
+		if o.Subtotal, err = tender.AddAmounts(o.Subtotal, now); err != nil || o.Subtotal > tender.MaxAmount {
 			return nil, tender.FieldError("items", "add up to an amount too large")
 		}
 	}
@@ -285,9 +300,12 @@ func (s *Service) build(ctx context.Context, tx store.Tx, sc tender.Scope, p Cre
 		} else if err != nil {
 			return nil, err
 		}
+		// The coupon discounts what the lines cost now, setup fees
+		// aside (a trialing line's periods get it on the subscription).
 		lines := make([]catalog.Line, len(o.Items))
-		for i, it := range o.Items {
-			lines[i] = catalog.Line{ProductID: it.ProductID, PriceID: it.PriceID, Amount: it.Amount, Currency: o.Currency}
+		for i := range o.Items {
+			it := &o.Items[i]
+			lines[i] = catalog.Line{ProductID: it.ProductID, PriceID: it.PriceID, Amount: dueNow(it), Currency: o.Currency}
 		}
 		if o.Discount, err = catalog.ApplyCoupon(coupon, lines); err != nil {
 			return nil, err
@@ -312,7 +330,8 @@ func (s *Service) build(ctx context.Context, tx store.Tx, sc tender.Scope, p Cre
 		sub := &tender.Subscription{ID: tender.NewID(tender.PrefixSubscription, now), AccountID: o.AccountID, Mode: o.Mode,
 			Status: tender.SubscriptionIncomplete, Contact: o.Contact, Currency: o.Currency, Amount: it.Amount, Recurrence: *it.Recurring,
 			Items:      []tender.SubscriptionItem{{PriceID: it.PriceID, ProductID: it.ProductID, Name: it.Name, Qty: it.Qty, UnitAmount: it.UnitAmount, Product: it.Product, Price: it.Price}},
-			EntityType: "order", EntityID: o.ID, Source: o.Source, ProviderType: tender.ProviderTender, CreatedAt: now, UpdatedAt: now}
+			EntityType: "order", EntityID: o.ID, Source: o.Source, ProviderType: tender.ProviderTender, TrialDays: it.TrialDays,
+			TotalCycles: totalCycles[i], CreatedAt: now, UpdatedAt: now}
 		if coupon != nil && coupon.ApplyToFuturePayments {
 			// Each period gets the coupon's discount on the line alone.
 			line := catalog.Line{ProductID: it.ProductID, PriceID: it.PriceID, Amount: it.Amount, Currency: o.Currency}
@@ -365,4 +384,13 @@ func spread(o *tender.Order, c *tender.Coupon, lines []catalog.Line) {
 			left -= add
 		}
 	}
+}
+
+// dueNow is what a line's own amount adds to the order now: nothing for a
+// recurring line whose subscription starts with a trial.
+func dueNow(it *tender.OrderItem) int64 {
+	if it.Recurring != nil && it.TrialDays > 0 {
+		return 0
+	}
+	return it.Amount
 }

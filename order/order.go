@@ -45,6 +45,9 @@ type Service struct {
 	Store    store.Store
 	Payments *payment.Service
 	Catalog  *catalog.Service
+	// Providers reaches the locations' custom providers for saved methods
+	// and subscriptions they run; nil leaves those features off.
+	Providers CustomProviders
 }
 
 // New returns a Service and registers it as a hook of payments.

@@ -149,6 +149,12 @@ func (s *Service) PaymentChanged(ctx context.Context, tx store.Tx, c payment.Cha
 	if err != nil {
 		return err
 	}
+	var sub *tender.Subscription
+	if o == nil {
+		if sub, err = linkedSubscription(ctx, tx, pay, pi); err != nil {
+			return err
+		}
+	}
 	rec, _ := ctx.Value(recordingKey{}).(recording)
 	if rec.orderID != "" && (o == nil || o.ID != rec.orderID) {
 		rec = recording{}
@@ -156,7 +162,7 @@ func (s *Service) PaymentChanged(ctx context.Context, tx store.Tx, c payment.Cha
 	x, err := tx.FindTransactionByID(ctx, pay.AccountID, pay.ID)
 	isNew := tender.ErrorCode(err) == tender.ENOTFOUND
 	if isNew {
-		x, err = newTransaction(ctx, tx, pi, pay, o, rec)
+		x, err = newTransaction(ctx, tx, pi, pay, o, sub, rec)
 	}
 	if err != nil {
 		return err
@@ -180,7 +186,7 @@ func (s *Service) PaymentChanged(ctx context.Context, tx store.Tx, c payment.Cha
 	if o == nil {
 		return nil
 	}
-	return settleOrder(ctx, tx, o, x, c.Refund, rec)
+	return settleOrder(ctx, tx, o, x, c.Refund, rec, pay.ProcessorRef)
 }
 
 // linkedOrder returns the order pi pays (its reference id names an order
@@ -196,8 +202,46 @@ func linkedOrder(ctx context.Context, tx store.Tx, pay *tender.Payment, pi *tend
 	return o, err
 }
 
+// linkedSubscription returns the subscription pi pays (its reference id
+// names a subscription of the payment's account and mode, in the
+// subscription's currency), or nil.
+func linkedSubscription(ctx context.Context, tx store.Tx, pay *tender.Payment, pi *tender.PaymentIntent) (*tender.Subscription, error) {
+	if !strings.HasPrefix(pi.ReferenceID, tender.PrefixSubscription) {
+		return nil, nil
+	}
+	sub, err := tx.FindSubscriptionByID(ctx, pay.AccountID, pi.ReferenceID)
+	if tender.ErrorCode(err) == tender.ENOTFOUND || (err == nil && (sub.Mode != pay.Mode || sub.Currency != pay.Currency)) {
+		return nil, nil
+	}
+	return sub, err
+}
+
+// ContactOf implements payment.ContactResolver: the contact of the order
+// or subscription pi's reference id names, or "".
+func (s *Service) ContactOf(ctx context.Context, tx store.Tx, pi *tender.PaymentIntent) (string, error) {
+	switch {
+	case strings.HasPrefix(pi.ReferenceID, tender.PrefixOrder):
+		o, err := tx.FindOrderByID(ctx, pi.AccountID, pi.ReferenceID)
+		if tender.ErrorCode(err) == tender.ENOTFOUND || (err == nil && o.Mode != pi.Mode) {
+			return "", nil
+		} else if err != nil {
+			return "", err
+		}
+		return o.Contact.ID, nil
+	case strings.HasPrefix(pi.ReferenceID, tender.PrefixSubscription):
+		sub, err := tx.FindSubscriptionByID(ctx, pi.AccountID, pi.ReferenceID)
+		if tender.ErrorCode(err) == tender.ENOTFOUND || (err == nil && sub.Mode != pi.Mode) {
+			return "", nil
+		} else if err != nil {
+			return "", err
+		}
+		return sub.Contact.ID, nil
+	}
+	return "", nil
+}
+
 // newTransaction builds the transaction view of a new payment.
-func newTransaction(ctx context.Context, tx store.Tx, pi *tender.PaymentIntent, pay *tender.Payment, o *tender.Order, rec recording) (*tender.Transaction, error) {
+func newTransaction(ctx context.Context, tx store.Tx, pi *tender.PaymentIntent, pay *tender.Payment, o *tender.Order, sub *tender.Subscription, rec recording) (*tender.Transaction, error) {
 	x := &tender.Transaction{ID: pay.ID, AccountID: pay.AccountID, Mode: pay.Mode, PaymentIntentID: pi.ID, PaymentMethodID: pay.PaymentMethodID,
 		Currency: pay.Currency, ProviderType: tender.ProviderTender, ChargeID: pay.ID, Description: pi.Description, CreatedAt: pay.CreatedAt}
 	if pay.ProcessorRef != "" {
@@ -216,6 +260,8 @@ func newTransaction(ctx context.Context, tx store.Tx, pi *tender.PaymentIntent, 
 		if len(o.SubscriptionIDs) > 0 {
 			x.SubscriptionID = o.SubscriptionIDs[0]
 		}
+	case sub != nil:
+		x.EntityType, x.EntityID, x.SubscriptionID, x.Contact, x.Source = "subscription", sub.ID, sub.ID, sub.Contact, sub.Source
 	default:
 		// A payment of no order: its source is the intent that made it.
 		x.Source = tender.OrderSource{Type: "external", ID: pi.ID, Name: pi.Description}
@@ -251,7 +297,7 @@ func newTransaction(ctx context.Context, tx store.Tx, pi *tender.PaymentIntent, 
 
 // settleOrder recomputes o's amounts from its transactions after a change
 // of x, and moves its statuses, notes and subscriptions.
-func settleOrder(ctx context.Context, tx store.Tx, o *tender.Order, x *tender.Transaction, r *tender.Refund, rec recording) error {
+func settleOrder(ctx context.Context, tx store.Tx, o *tender.Order, x *tender.Transaction, r *tender.Refund, rec recording, chargeRef string) error {
 	txns, err := tx.ListTransactionsByEntity(ctx, o.AccountID, o.ID)
 	if err != nil {
 		return err
@@ -299,7 +345,7 @@ func settleOrder(ctx context.Context, tx store.Tx, o *tender.Order, x *tender.Tr
 		if err := addNote(ctx, tx, o, NotePaid, "", "Order paid in full"); err != nil {
 			return err
 		}
-		if err := activateSubscriptions(ctx, tx, o, x); err != nil {
+		if err := activateSubscriptions(ctx, tx, o, x, chargeRef); err != nil {
 			return err
 		}
 	}
@@ -316,9 +362,10 @@ func refundID(r *tender.Refund, x *tender.Transaction) string {
 	return x.ID
 }
 
-// activateSubscriptions starts the subscriptions of a paid order: active,
-// with a first period from now, paid by x's payment method.
-func activateSubscriptions(ctx context.Context, tx store.Tx, o *tender.Order, x *tender.Transaction) error {
+// activateSubscriptions starts the subscriptions of a paid order (active
+// for a first period from now, or trialing), paid by x's payment method;
+// when x went through a custom provider, the provider runs them.
+func activateSubscriptions(ctx context.Context, tx store.Tx, o *tender.Order, x *tender.Transaction, chargeRef string) error {
 	now := tx.Now()
 	for _, id := range o.SubscriptionIDs {
 		sub, err := tx.FindSubscriptionByID(ctx, o.AccountID, id)
@@ -328,10 +375,15 @@ func activateSubscriptions(ctx context.Context, tx store.Tx, o *tender.Order, x 
 		if sub.Status != tender.SubscriptionIncomplete {
 			continue
 		}
-		end := NextPeriod(sub.Recurrence, now)
-		sub.Status, sub.CurrentPeriodStart, sub.CurrentPeriodEnd, sub.UpdatedAt = tender.SubscriptionActive, &now, &end, now
+		startSubscription(sub, now)
 		if sub.PaymentMethodID == "" {
 			sub.PaymentMethodID = x.PaymentMethodID
+		}
+		if r, ok := tender.ParseProviderChargeRef(chargeRef); ok && x.ProviderType == tender.ProviderCustom {
+			// Paid through a custom provider: it runs the subscription.
+			if err := handOver(ctx, tx, sub, x, r.ProviderID); err != nil {
+				return err
+			}
 		}
 		if err := tx.UpdateSubscription(ctx, sub); err != nil {
 			return err

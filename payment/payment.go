@@ -571,13 +571,17 @@ func (s *Service) Pay(ctx context.Context, sc tender.Scope, intentID string, p P
 
 	var pi *tender.PaymentIntent
 	var pm *tender.PaymentMethod
+	var contactID string
 	err = s.Store.Read(ctx, func(tx store.Tx) (err error) {
 		if pi, err = tx.FindPaymentIntentByID(ctx, sc, intentID); err != nil {
 			return err
 		}
 		if pm, err = tx.FindPaymentMethodByID(ctx, sc, p.PaymentMethodID); tender.ErrorCode(err) == tender.ENOTFOUND {
 			return tender.FieldError("payment_method_id", "does not name a payment method of this account")
+		} else if err != nil {
+			return err
 		}
+		contactID, err = s.contactOf(ctx, tx, pi)
 		return err
 	})
 	if err != nil {
@@ -598,7 +602,7 @@ func (s *Service) Pay(ctx context.Context, sc tender.Scope, intentID string, p P
 	}
 	res, err := s.Processor.Authorize(ctx, processor.AuthorizeParams{Key: paymentID, Token: pm.ProcessorToken,
 		Amount: pi.Amount, Currency: string(pi.Currency), Capture: pi.Capture, AccountID: sc.AccountID, Mode: sc.Mode,
-		PaymentMethodID: pm.ID, Description: desc})
+		PaymentMethodID: pm.ID, ContactID: contactID, Description: desc})
 	if err != nil {
 		return nil, err
 	}

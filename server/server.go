@@ -310,6 +310,8 @@ func New(ctx context.Context, c Config, logOut io.Writer) (*Server, error) {
 	s.HighLevel.Catalog = catalog.New(st)
 	s.HighLevel.Providers = s.Providers
 	s.HighLevel.Orders = order.New(st, s.Payments, s.HighLevel.Catalog)
+	s.HighLevel.Orders.Providers = s.CustomProviders
+	s.Worker.Handle(order.JobStartProviderSubscription, s.HighLevel.Orders.StartProviderSubscriptionJob)
 	if !c.HighLevelRateLimitOff {
 		s.HighLevel.Limiter = highlevel.NewLimiter(c.HighLevelRateLimit)
 	}

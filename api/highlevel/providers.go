@@ -31,6 +31,7 @@ func (h *Handler) providerRoutes(mux *http.ServeMux) {
 	h.route(mux, "POST /payments/custom-provider/connect", scopeCustomProviderWrite, h.connectCustomProvider)
 	h.route(mux, "POST /payments/custom-provider/disconnect", scopeCustomProviderWrite, h.disconnectCustomProvider)
 	h.route(mux, "PUT /payments/custom-provider/capabilities", scopeCustomProviderWrite, h.customProviderCapabilities)
+	h.route(mux, "GET /payments/custom-provider/payment-methods", scopeCustomProviderRead, h.listProviderPaymentMethods)
 }
 
 // ---- white-label providers ----
@@ -313,4 +314,56 @@ func (h *Handler) customProviderCapabilities(w http.ResponseWriter, r *http.Requ
 		return err
 	}
 	return WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
+}
+
+// ---- a contact's saved methods (tender's extension) ----
+
+type wireProviderPaymentMethod struct {
+	ID         string `json:"id"`
+	Type       string `json:"type"`
+	Title      string `json:"title"`
+	SubTitle   string `json:"subTitle"`
+	Expiry     string `json:"expiry"`
+	CustomerID string `json:"customerId"`
+	ImageURL   string `json:"imageUrl"`
+}
+
+// listProviderPaymentMethods asks the location's custom provider connected
+// in the mode of liveMode (default false) for the payment methods it keeps
+// for contactId (list_payment_methods).
+func (h *Handler) listProviderPaymentMethods(w http.ResponseWriter, r *http.Request, sc tender.Scope) error {
+	if err := h.ordersReady(); err != nil {
+		return err
+	}
+	q := NewQuery(r.URL.Query())
+	if q.Get("locationId") == "" {
+		q.V.Add("locationId", "should not be empty")
+	}
+	if q.Get("contactId") == "" {
+		q.V.Add("contactId", "should not be empty")
+	}
+	mode := tender.ModeTest
+	if q.Bool("liveMode") {
+		mode = tender.ModeLive
+	}
+	if err := q.V.Err(); err != nil {
+		return err
+	}
+	loc, err := h.locateProvider(r, sc)
+	if err != nil {
+		return err
+	}
+	methods, err := h.Orders.ListProviderMethods(r.Context(), loc, mode, q.Get("contactId"))
+	if err != nil {
+		return err
+	}
+	out := struct {
+		PaymentMethods []wireProviderPaymentMethod `json:"paymentMethods"`
+		TraceID        string                      `json:"traceId"`
+	}{PaymentMethods: make([]wireProviderPaymentMethod, 0, len(methods)), TraceID: api.RequestID(r.Context())}
+	for _, m := range methods {
+		out.PaymentMethods = append(out.PaymentMethods, wireProviderPaymentMethod{ID: m.ID, Type: m.Type, Title: m.Title, SubTitle: m.SubTitle,
+			Expiry: m.Expiry, CustomerID: m.CustomerID, ImageURL: m.ImageURL})
+	}
+	return WriteJSON(w, http.StatusOK, out)
 }

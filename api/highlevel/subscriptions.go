@@ -12,6 +12,40 @@ func init() { routeGroups = append(routeGroups, (*Handler).subscriptionRoutes) }
 func (h *Handler) subscriptionRoutes(mux *http.ServeMux) {
 	h.route(mux, "GET /payments/subscriptions", ScopeSubscriptionsReadonly, h.listSubscriptions)
 	h.route(mux, "GET /payments/subscriptions/{subscriptionId}", ScopeSubscriptionsReadonly, h.getSubscription)
+	h.route(mux, "POST /payments/subscriptions/{subscriptionId}/cancel", ScopeSubscriptionsWrite, h.cancelSubscription)
+}
+
+// ScopeSubscriptionsWrite is tender's scope for its subscription cancel
+// extension (HighLevel's spec has no write operation on subscriptions).
+const ScopeSubscriptionsWrite = "payments/subscriptions.write"
+
+// cancelSubscription cancels a subscription at once (at its custom
+// provider first, when one runs it) and answers it as GET shows it.
+func (h *Handler) cancelSubscription(w http.ResponseWriter, r *http.Request, sc tender.Scope) error {
+	if err := h.ordersReady(); err != nil {
+		return err
+	}
+	var req struct {
+		AltID   string `json:"altId"`
+		AltType string `json:"altType"`
+	}
+	if err := Decode(r, &req); err != nil {
+		return err
+	}
+	var v tender.Validation
+	CheckBodyLocation(&v, req.AltID, req.AltType)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	loc, err := h.Locate(r.Context(), sc, "altId", req.AltID)
+	if err != nil {
+		return err
+	}
+	s, err := h.Orders.CancelSubscription(r.Context(), loc, r.PathValue("subscriptionId"))
+	if err != nil {
+		return err
+	}
+	return WriteJSON(w, http.StatusOK, renderSubscription(s))
 }
 
 // wireSubscriptionSnapshot is a subscription's subscriptionSnapshot: the
@@ -27,6 +61,10 @@ type wireSubscriptionSnapshot struct {
 	Currency           string                 `json:"currency"`
 	CurrentPeriodStart string                 `json:"currentPeriodStart,omitempty"`
 	CurrentPeriodEnd   string                 `json:"currentPeriodEnd,omitempty"`
+	TrialDays          int                    `json:"trialDays,omitempty"`
+	TrialEnd           string                 `json:"trialEnd,omitempty"`
+	TotalCycles        int                    `json:"totalCycles,omitempty"`
+	ProviderMessage    string                 `json:"providerMessage,omitempty"`
 	Items              []wireSubscriptionItem `json:"items"`
 }
 
@@ -42,6 +80,7 @@ func renderSubscriptionSnapshot(s *tender.Subscription) wireSubscriptionSnapshot
 	out := wireSubscriptionSnapshot{ID: s.ID, Status: s.Status, Interval: s.Recurrence.Interval, IntervalCount: s.Recurrence.IntervalCount,
 		Amount: Major(s.Amount, s.Currency), Discount: Major(s.Discount, s.Currency), Currency: string(s.Currency),
 		CurrentPeriodStart: formatTimePtr(s.CurrentPeriodStart), CurrentPeriodEnd: formatTimePtr(s.CurrentPeriodEnd),
+		TrialDays: s.TrialDays, TrialEnd: formatTimePtr(s.TrialEnd), TotalCycles: s.TotalCycles, ProviderMessage: s.ProviderMessage,
 		Items: make([]wireSubscriptionItem, 0, len(s.Items))}
 	for _, it := range s.Items {
 		out.Items = append(out.Items, wireSubscriptionItem{PriceID: it.PriceID, ProductID: it.ProductID, Name: it.Name, Qty: it.Qty,

@@ -15,9 +15,14 @@ import (
 // methods, and subscriptions the provider runs. tender's billing calls
 // these for locations whose provider is connected.
 
-// connected returns the endpoint of the account's provider of mode m, or
-// EINVALID when there is none (these calls make sense only with one).
-func (p *Processor) connected(ctx context.Context, accountID string, m tender.Mode) (*provider.Endpoint, error) {
+// connected returns the endpoint of provider providerID in mode m or, with
+// no id, of the account's provider of mode m, or EINVALID when there is
+// none (these calls make sense only with one). A named provider that is
+// deleted or disconnected is EPROCESSOR.
+func (p *Processor) connected(ctx context.Context, accountID string, m tender.Mode, providerID ...string) (*provider.Endpoint, error) {
+	if len(providerID) > 0 && providerID[0] != "" {
+		return p.Providers.EndpointByID(ctx, providerID[0], m)
+	}
 	ep, err := p.Providers.Connected(ctx, accountID, m)
 	if tender.ErrorCode(err) == tender.ENOTFOUND {
 		return nil, tender.Errorf(tender.EINVALID, "the location has no custom provider connected in %s mode", m)
@@ -35,6 +40,8 @@ type PaymentMethod struct {
 	Expiry     string `json:"expiry"`
 	CustomerID string `json:"customerId"`
 	ImageURL   string `json:"imageUrl"`
+	// ProviderID is tender's id of the provider that keeps the method.
+	ProviderID string `json:"-"`
 }
 
 type listQuery struct {
@@ -77,13 +84,20 @@ func (p *Processor) ListPaymentMethods(ctx context.Context, accountID string, m 
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return nil, tender.Errorf(tender.EPROCESSOR, "custom provider %s: its list_payment_methods answer is not a list of payment methods", ep.ProviderID)
 	}
+	for i := range out {
+		out[i].ProviderID = ep.ProviderID
+	}
 	return out, nil
 }
 
 // SubscriptionParams start a subscription at a provider. SubscriptionID
 // and TransactionID are tender's ids (of the subscription and of its first
-// payment), so that a repeated call can be recognised.
+// payment), so that a repeated call can be recognised. ProviderID, when
+// set, names the provider (the one that took the first payment); else the
+// account's connected one. StartDate is the day of the first charge the
+// provider makes (after the first period or the trial tender collected).
 type SubscriptionParams struct {
+	ProviderID      string
 	SubscriptionID  string
 	TransactionID   string
 	ContactID       string
@@ -191,7 +205,7 @@ func (p *Processor) CreateSubscription(ctx context.Context, accountID string, m 
 	if err := v.Err(); err != nil {
 		return SubscriptionResult{}, err
 	}
-	ep, err := p.connected(ctx, accountID, m)
+	ep, err := p.connected(ctx, accountID, m, sp.ProviderID)
 	if err != nil {
 		return SubscriptionResult{}, err
 	}
@@ -213,20 +227,32 @@ type cancelQuery struct {
 	query
 	SubscriptionID         string `json:"subscriptionId"`
 	ProviderSubscriptionID string `json:"providerSubscriptionId,omitempty"`
+	ContactID              string `json:"contactId,omitempty"`
 }
 
-// CancelSubscription asks the account's provider of mode m to cancel a
-// subscription (cancel_subscription): subscriptionID is tender's id,
-// providerSubscriptionID the provider's when it gave one.
-func (p *Processor) CancelSubscription(ctx context.Context, accountID string, m tender.Mode, subscriptionID, providerSubscriptionID string) (SubscriptionResult, error) {
+// CancelParams cancel a subscription at a provider: SubscriptionID is
+// tender's id, ProviderSubscriptionID the provider's when it gave one,
+// ProviderID the provider that runs it (else the account's connected one).
+type CancelParams struct {
+	ProviderID             string
+	SubscriptionID         string
+	ProviderSubscriptionID string
+	ContactID              string
+}
+
+// CancelSubscription asks a provider of mode m to cancel a subscription
+// (cancel_subscription). A refusal is a result with Succeeded false.
+func (p *Processor) CancelSubscription(ctx context.Context, accountID string, m tender.Mode, cp CancelParams) (SubscriptionResult, error) {
+	subscriptionID, providerSubscriptionID := cp.SubscriptionID, cp.ProviderSubscriptionID
 	if subscriptionID == "" {
 		return SubscriptionResult{}, tender.FieldError("subscriptionId", "should not be empty")
 	}
-	ep, err := p.connected(ctx, accountID, m)
+	ep, err := p.connected(ctx, accountID, m, cp.ProviderID)
 	if err != nil {
 		return SubscriptionResult{}, err
 	}
-	q := cancelQuery{query: newQuery(ep, TypeCancelSubscription), SubscriptionID: subscriptionID, ProviderSubscriptionID: providerSubscriptionID}
+	q := cancelQuery{query: newQuery(ep, TypeCancelSubscription), SubscriptionID: subscriptionID, ProviderSubscriptionID: providerSubscriptionID,
+		ContactID: cp.ContactID}
 	var a subscriptionAnswer
 	if err := p.Client.call(ctx, ep, TypeCancelSubscription, q, &a); err != nil {
 		if ce, ok := asCallError(err); ok && ce.Refused {

@@ -206,15 +206,31 @@ func (p *Processor) Authorize(ctx context.Context, ap processor.AuthorizeParams)
 	if ap.AccountID == "" {
 		return p.Fallback.Authorize(ctx, ap)
 	}
-	ep, err := p.Providers.Connected(ctx, ap.AccountID, ap.Mode)
-	if tender.ErrorCode(err) == tender.ENOTFOUND {
-		return p.Fallback.Authorize(ctx, ap)
-	} else if err != nil {
-		return processor.AuthResult{}, err
+	methodID := ap.PaymentMethodID
+	var ep *provider.Endpoint
+	var err error
+	if tok, ok := tender.ParseProviderMethodToken(ap.Token); ok {
+		// A method the provider keeps: charged there, with its own id.
+		methodID = tok.MethodID
+		ep, err = p.Providers.EndpointByID(ctx, tok.ProviderID, ap.Mode)
+		if code := tender.ErrorCode(err); code == tender.EPROCESSOR || code == tender.ENOTFOUND {
+			ref := Ref{ProviderID: tok.ProviderID, Mode: ap.Mode, TransactionID: ap.Key, Currency: tender.Currency(ap.Currency), Amount: ap.Amount}
+			return processor.AuthResult{Outcome: processor.Declined, Ref: ref.String(), DeclineCode: "processor_unavailable",
+				ResponseText: "The custom payment provider that keeps this payment method is deleted or disconnected; nothing was charged."}, nil
+		} else if err != nil {
+			return processor.AuthResult{}, err
+		}
+	} else {
+		ep, err = p.Providers.Connected(ctx, ap.AccountID, ap.Mode)
+		if tender.ErrorCode(err) == tender.ENOTFOUND {
+			return p.Fallback.Authorize(ctx, ap)
+		} else if err != nil {
+			return processor.AuthResult{}, err
+		}
 	}
 	cur := tender.Currency(ap.Currency)
 	ref := Ref{ProviderID: ep.ProviderID, Mode: ap.Mode, TransactionID: ap.Key, Currency: cur, Amount: ap.Amount}
-	q := chargeQuery{query: newQuery(ep, TypeChargePayment), TransactionID: ap.Key, PaymentMethodID: ap.PaymentMethodID,
+	q := chargeQuery{query: newQuery(ep, TypeChargePayment), TransactionID: ap.Key, PaymentMethodID: methodID,
 		ContactID: ap.ContactID, ChargeDescription: ap.Description, Amount: major(ap.Amount, cur), Currency: strings.ToUpper(ap.Currency)}
 	var a answer
 	err = p.Client.call(ctx, ep, TypeChargePayment, q, &a)

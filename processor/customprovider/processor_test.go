@@ -328,7 +328,7 @@ func TestMethodsAndSubscriptions(t *testing.T) {
 	if _, err := b.proc.CreateSubscription(b.ctx, b.loc.AccountID, tender.ModeTest, customprovider.SubscriptionParams{Amount: 1, Interval: "fortnight"}); tender.ErrorCode(err) != tender.EINVALID {
 		t.Errorf("bad subscription params: %v", err)
 	}
-	can, err := b.proc.CancelSubscription(b.ctx, b.loc.AccountID, tender.ModeTest, "sub_1", sub.ProviderSubscriptionID)
+	can, err := b.proc.CancelSubscription(b.ctx, b.loc.AccountID, tender.ModeTest, customprovider.CancelParams{SubscriptionID: "sub_1", ProviderSubscriptionID: sub.ProviderSubscriptionID})
 	if err != nil || !can.Succeeded || can.Status != "canceled" {
 		t.Errorf("cancel_subscription: %+v %v", can, err)
 	}
