@@ -65,6 +65,15 @@ type FakeProvider struct {
 	VerifyHang atomic.Bool
 	// RefuseRefunds answers refunds with {failed: true}.
 	RefuseRefunds atomic.Bool
+	// RefuseSubscriptions answers create_subscription and
+	// cancel_subscription with {failed: true}.
+	RefuseSubscriptions atomic.Bool
+	// MethodsOf, when set, gives list_payment_methods' answer for a
+	// contact; by default every contact has one card, pm_fake_1.
+	MethodsOf func(contactID string) []map[string]any
+	// SubscriptionStatus, when set, gives create_subscription's status;
+	// by default "active".
+	SubscriptionStatus func(q ProviderQuery) string
 }
 
 // ProviderQuery is one query a FakeProvider received, as decoded JSON.
@@ -206,13 +215,27 @@ func (f *FakeProvider) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		f.reply(w, http.StatusOK, map[string]any{"success": true, "message": "refunded", "id": "rf_" + q.Str("refundId")})
 	case "list_payment_methods":
+		if f.MethodsOf != nil {
+			f.reply(w, http.StatusOK, map[string]any{"paymentMethods": f.MethodsOf(q.Str("contactId"))})
+			return
+		}
 		f.reply(w, http.StatusOK, []map[string]any{{"id": "pm_fake_1", "type": "card", "title": "Visa", "subTitle": "**** 4242",
 			"expiry": "12/30", "customerId": "cus_" + q.Str("contactId"), "imageUrl": "https://example.com/visa.png"}})
-	case "create_subscription":
+	case "create_subscription", "cancel_subscription":
+		if f.RefuseSubscriptions.Load() {
+			f.reply(w, http.StatusOK, map[string]any{"failed": true, "message": "subscription refused"})
+			return
+		}
+		if q.Str("type") == "cancel_subscription" {
+			f.reply(w, http.StatusOK, map[string]any{"success": true, "subscriptionSnapshot": map[string]any{"status": "canceled"}})
+			return
+		}
+		status := "active"
+		if f.SubscriptionStatus != nil {
+			status = f.SubscriptionStatus(q)
+		}
 		f.reply(w, http.StatusOK, map[string]any{"success": true, "subscription": map[string]any{"subscriptionId": "sub_fake_" + q.Str("subscriptionId"),
-			"subscriptionSnapshot": map[string]any{"id": "sub_fake_" + q.Str("subscriptionId"), "status": "active"}}})
-	case "cancel_subscription":
-		f.reply(w, http.StatusOK, map[string]any{"success": true, "subscriptionSnapshot": map[string]any{"status": "canceled"}})
+			"subscriptionSnapshot": map[string]any{"id": "sub_fake_" + q.Str("subscriptionId"), "status": status}}})
 	default:
 		f.reply(w, http.StatusBadRequest, map[string]any{"message": "unknown type"})
 	}
