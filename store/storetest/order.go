@@ -27,7 +27,7 @@ func (b *testBundle) order(s tender.Scope, edit func(o *tender.Order)) *tender.O
 		Contact: tender.Contact{ID: "XPLSw2SVagl12LMDeTmQ", Name: "James Bond", Email: "james@example.com", Phone: "+15550100"},
 		Items: []tender.OrderItem{{PriceID: "price_1", ProductID: "prod_1", Name: "Hat", Qty: 2, UnitAmount: 1000, Amount: 2000,
 			Discount: 200, PriceType: tender.PriceRecurring, Recurring: &tender.Recurring{Interval: "month", IntervalCount: 1},
-			Fulfilled: 1, SubscriptionID: "sub_1", Product: json.RawMessage(`{"id":"prod_1"}`), Price: json.RawMessage(`{"id":"price_1"}`)}},
+			SetupFee: 500, TrialDays: 7, Fulfilled: 1, SubscriptionID: "sub_1", Product: json.RawMessage(`{"id":"prod_1"}`), Price: json.RawMessage(`{"id":"price_1"}`)}},
 		Coupon:          &tender.OrderCoupon{ID: "cpn_1", Code: "SAVE10", Snapshot: json.RawMessage(`{"code":"SAVE10"}`)},
 		Source:          tender.OrderSource{Type: "funnel", SubType: "one_step_order_form", ID: "src_1", Name: "Hat funnel", Meta: json.RawMessage(`{"pageId":"p1"}`)},
 		PaymentIntentID: "pi_1", SubscriptionIDs: []string{"sub_1"}, Meta: json.RawMessage(`{"k":"v"}`), CreatedBy: "user_1",
@@ -423,6 +423,7 @@ func (b *testBundle) subscription(s tender.Scope, edit func(x *tender.Subscripti
 		CurrentPeriodStart: ptr(now), CurrentPeriodEnd: ptr(now.AddDate(0, 1, 0)), EntityType: "order", EntityID: "ord_1",
 		Source: tender.OrderSource{Type: "funnel", ID: "src_1"}, Coupon: &tender.OrderCoupon{ID: "cpn_1", Code: "C"},
 		ProviderType: tender.ProviderTender, ProviderID: "prov_1", PaymentMethodID: "pm_1", CanceledAt: ptr(now.Add(time.Hour)),
+		TrialDays: 14, TrialEnd: ptr(now.AddDate(0, 0, 14)), TotalCycles: 12, CustomProviderID: "cp_1", ProviderMessage: "refused",
 		CreatedAt: now, UpdatedAt: now.Add(time.Second),
 	}
 	if edit != nil {
