@@ -304,6 +304,21 @@ func testWebhooks(t *testing.T, s *testserver.Server) {
 		sub["interval_count"] != 1.0 || sub["customer_email"] != "ada@example.com" || !strings.HasPrefix(sub["id"].(string), "sub_") {
 		t.Errorf("subscription.created: %v", sub)
 	}
+
+	// Cancelled through HighLevel's cancel route: subscription.canceled,
+	// once (the order's other subscription updates name no forhopp event).
+	r = s.HighLevel(t, "POST", "/payments/subscriptions/"+sub["id"].(string)+"/cancel", map[string]any{"altId": loc, "altType": "location"})
+	if r.Status != 200 && r.Status != 201 {
+		t.Fatalf("cancel: %d %s", r.Status, r.Body)
+	}
+	bodies = events(t, all, secret, 8)
+	canceled := ofType(bodies, "subscription.canceled", "")
+	if len(canceled) != 1 {
+		t.Fatalf("subscription.canceled: %v", bodies[7:])
+	}
+	if c := canceled[0]["data"].(map[string]any); c["id"] != sub["id"] || c["status"] != "canceled" || c["canceled_at"] == nil {
+		t.Errorf("subscription.canceled: %v", c)
+	}
 }
 
 // pm pays a new intent with a card the processor declines and returns the
