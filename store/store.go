@@ -123,6 +123,11 @@ type Tx interface {
 	// CreateEvent records an event; call it in the transaction of the change.
 	CreateEvent(ctx context.Context, e *tender.Event) error
 	FindEventByID(ctx context.Context, s tender.Scope, id string) (*tender.Event, error)
+	// FindEventsByIDs returns the events of ids that exist, in no
+	// particular order, whatever their account and mode: the delivery
+	// engine reads the events of a batch of deliveries with it and checks
+	// each against its delivery's scope. It is one query on PostgreSQL.
+	FindEventsByIDs(ctx context.Context, ids []string) ([]*tender.Event, error)
 	// ListEvents returns a newest-first page of scope s's events, of the
 	// given core types when types is not empty.
 	ListEvents(ctx context.Context, s tender.Scope, p tender.Page, types []string) ([]*tender.Event, bool, error)
@@ -143,8 +148,16 @@ type Tx interface {
 	// CreateDelivery adds a delivery; one of the same event to the same
 	// endpoint already there makes it a no-op.
 	CreateDelivery(ctx context.Context, d *tender.Delivery) error
+	// CreateDeliveries adds ds as CreateDelivery adds each, in one
+	// statement on PostgreSQL.
+	CreateDeliveries(ctx context.Context, ds []*tender.Delivery) error
 	// UpdateDelivery overwrites d and releases its lease.
 	UpdateDelivery(ctx context.Context, d *tender.Delivery) error
+	// UpdateDeliveries overwrites each of ds and releases its lease, in one
+	// statement on PostgreSQL; of two with one id, the later wins. It
+	// returns ENOTFOUND unless every one exists in its own scope (then the
+	// transaction must roll back).
+	UpdateDeliveries(ctx context.Context, ds []*tender.Delivery) error
 	FindDeliveryByID(ctx context.Context, s tender.Scope, id string) (*tender.Delivery, error)
 	// ClaimDueDeliveries leases up to limit pending deliveries that are due
 	// and not leased, so that no other worker attempts them meanwhile.
@@ -155,6 +168,8 @@ type Tx interface {
 	// created at or after since, oldest first.
 	ListFailedDeliveries(ctx context.Context, s tender.Scope, since time.Time, limit int) ([]*tender.Delivery, error)
 	CreateDeliveryAttempt(ctx context.Context, a *tender.DeliveryAttempt) error
+	// CreateDeliveryAttempts adds as, in one statement on PostgreSQL.
+	CreateDeliveryAttempts(ctx context.Context, as []*tender.DeliveryAttempt) error
 	// ListDeliveryAttempts returns a newest-first page of a delivery's
 	// attempts, or of an endpoint's when deliveryID is empty.
 	ListDeliveryAttempts(ctx context.Context, endpointID, deliveryID string, p tender.Page) ([]*tender.DeliveryAttempt, bool, error)

@@ -154,14 +154,17 @@ func benchOptions() webhook.Options {
 	return webhook.Options{AllowPrivate: true, OpenSecret: openSecret, Seed: 1, Timeout: 10 * time.Second}
 }
 
-// countingStore counts write transactions.
+// countingStore counts write transactions and the time they take.
 type countingStore struct {
 	store.Store
 	writes, runs atomic.Int64
+	busy         atomic.Int64 // nanoseconds spent in Write, summed
 }
 
 func (c *countingStore) Write(ctx context.Context, fn func(tx store.Tx) error) error {
 	c.writes.Add(1)
+	t0 := time.Now()
+	defer func() { c.busy.Add(int64(time.Since(t0))) }()
 	return c.Store.Write(ctx, func(tx store.Tx) error {
 		c.runs.Add(1)
 		return fn(tx)
@@ -210,6 +213,10 @@ func benchThroughput(b *testing.B, eng string, endpoints int) {
 	b.ReportMetric(float64(st.writes.Load())/float64(rc.want), "writes/delivery")
 	b.ReportMetric(max(0, float64(st.runs.Load()-st.writes.Load()))/float64(st.writes.Load()), "retries/write")
 	b.ReportMetric(float64(rc.all.Load()-int64(rc.want)), "duplicates")
+	// How long a write transaction takes, and how many run at once on
+	// average.
+	b.ReportMetric(float64(st.busy.Load())/float64(st.writes.Load())/1e6, "ms/write")
+	b.ReportMetric(float64(st.busy.Load())/elapsed.Seconds()/1e9, "writes_in_flight")
 }
 
 func benchLag(b *testing.B, eng string, wake bool) {

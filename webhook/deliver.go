@@ -41,9 +41,14 @@ type result struct {
 	skipped string
 }
 
-func cancelDelivery(ctx context.Context, tx store.Tx, d *tender.Delivery, why string, now time.Time) error {
+// cancelled marks d cancelled, for why, and returns it.
+func cancelled(d *tender.Delivery, why string, now time.Time) *tender.Delivery {
 	d.State, d.LastError, d.UpdatedAt = tender.DeliveryCancelled, why, now
-	return tx.UpdateDelivery(ctx, d)
+	return d
+}
+
+func cancelDelivery(ctx context.Context, tx store.Tx, d *tender.Delivery, why string, now time.Time) error {
+	return tx.UpdateDelivery(ctx, cancelled(d, why, now))
 }
 
 // attempt makes one HTTP attempt of w. It never fails: what went wrong is
@@ -193,7 +198,7 @@ func (e *Engine) record(results <-chan *result) {
 				break more
 			}
 		}
-		// The slots are free once the requests are done; the leases hold
+		// The slots were freed as the requests finished; the leases hold
 		// the deliveries until their outcomes are recorded.
 		e.release(batch)
 		e.recordBatch(batch, true)
@@ -226,13 +231,18 @@ func (e *Engine) recordBatch(batch []*result, refill bool) {
 	var c claimRun
 	var disabled map[string]bool
 	ctx := context.Background()
+	start := time.Now()
 	err := e.write(ctx, func(tx store.Tx) error {
-		disabled = make(map[string]bool)
+		rec := newRecording()
 		for _, r := range todo {
-			if err := e.apply(ctx, tx, r, disabled); err != nil {
+			if err := e.apply(ctx, tx, r, rec); err != nil {
 				return fmt.Errorf("delivery %s: %w", r.w.d.ID, err)
 			}
 		}
+		if err := e.flush(ctx, tx, rec); err != nil {
+			return err
+		}
+		disabled = rec.disabled
 		if n <= 0 {
 			return nil
 		}
@@ -242,6 +252,7 @@ func (e *Engine) recordBatch(batch []*result, refill bool) {
 	})
 	if err == nil {
 		if n > 0 {
+			e.noteClaim(time.Since(start))
 			e.afterClaim(c)
 		}
 		if len(disabled) > 0 {
@@ -260,21 +271,60 @@ func (e *Engine) recordBatch(batch []*result, refill bool) {
 	e.log.Error("record webhook attempt", "delivery", todo[0].w.d.ID, "err", err)
 }
 
-// apply records one attempt and its consequences in tx: the attempt row,
-// the delivery's new state and schedule, and the endpoint's health.
-func (e *Engine) apply(ctx context.Context, tx store.Tx, r *result, disabled map[string]bool) error {
+// recording is what the outcomes of a batch of attempts write, gathered so
+// that a batch costs a few statements whatever its size: its attempt rows,
+// its deliveries' new states, the endpoints whose health changed (once
+// each), and the endpoints to disable.
+type recording struct {
+	attempts   []*tender.DeliveryAttempt
+	deliveries []*tender.Delivery
+	endpoints  []*tender.WebhookEndpoint
+	changed    map[string]bool
+	disables   []disabling
+	disabled   map[string]bool
+}
+
+type disabling struct {
+	ep     *tender.WebhookEndpoint
+	reason string
+}
+
+func newRecording() *recording {
+	return &recording{changed: make(map[string]bool), disabled: make(map[string]bool)}
+}
+
+// touch notes that ep changed and must be written.
+func (rec *recording) touch(ep *tender.WebhookEndpoint) {
+	if !rec.changed[ep.ID] {
+		rec.changed[ep.ID] = true
+		rec.endpoints = append(rec.endpoints, ep)
+	}
+}
+
+// disable turns ep off for reason at once, so that the batch's later
+// outcomes see it off, and notes the rest of disabling it for flush.
+func (rec *recording) disable(ep *tender.WebhookEndpoint, reason string, now time.Time) {
+	ep.Enabled, ep.DisabledReason, ep.UpdatedAt = false, reason, now
+	rec.disabled[ep.ID] = true
+	rec.disables = append(rec.disables, disabling{ep, reason})
+}
+
+// apply works out what one attempt records and its consequences (the
+// attempt row, the delivery's new state and schedule, the endpoint's
+// health) into rec, in the order of the batch: an endpoint is read once per
+// transaction and its changes are seen by the outcomes after.
+func (e *Engine) apply(ctx context.Context, tx store.Tx, r *result, rec *recording) error {
 	now := tx.Now()
 	d := *r.w.d
 	if r.skipped != "" {
-		return cancelDelivery(ctx, tx, &d, r.skipped, now)
+		rec.deliveries = append(rec.deliveries, cancelled(&d, r.skipped, now))
+		return nil
 	}
 	d.Attempts++
 	d.LastStatus, d.LastError, d.UpdatedAt = r.status, r.errText, now
-	if err := tx.CreateDeliveryAttempt(ctx, &tender.DeliveryAttempt{ID: tender.NewID(tender.PrefixAttempt, now),
+	rec.attempts = append(rec.attempts, &tender.DeliveryAttempt{ID: tender.NewID(tender.PrefixAttempt, now),
 		DeliveryID: d.ID, EndpointID: d.EndpointID, EventID: d.EventID, Attempt: d.Attempts, StatusCode: r.status,
-		LatencyMillis: r.latency.Milliseconds(), ResponseExcerpt: r.excerpt, Error: r.errText, CreatedAt: now}); err != nil {
-		return err
-	}
+		LatencyMillis: r.latency.Milliseconds(), ResponseExcerpt: r.excerpt, Error: r.errText, CreatedAt: now})
 	sc := tender.Scope{AccountID: d.AccountID, Mode: d.Mode}
 	ep, err := tx.FindWebhookEndpointByID(ctx, sc, d.EndpointID)
 	if tender.ErrorCode(err) == tender.ENOTFOUND {
@@ -285,48 +335,69 @@ func (e *Engine) apply(ctx context.Context, tx store.Tx, r *result, disabled map
 	switch {
 	case r.outcome == OutcomeSucceeded:
 		d.State, d.SucceededAt = tender.DeliverySucceeded, &now
-		if err := tx.UpdateDelivery(ctx, &d); err != nil {
-			return err
-		}
+		rec.deliveries = append(rec.deliveries, &d)
 		if ep != nil && ep.FailingSince != nil {
 			ep.FailingSince, ep.UpdatedAt = nil, now
-			return tx.UpdateWebhookEndpoint(ctx, ep)
+			rec.touch(ep)
 		}
 		return nil
 	case ep == nil:
-		return cancelDelivery(ctx, tx, &d, "the endpoint was deleted", now)
+		rec.deliveries = append(rec.deliveries, cancelled(&d, "the endpoint was deleted", now))
+		return nil
 	case r.status == http.StatusGone:
 		d.State = tender.DeliveryFailed
-		if err := tx.UpdateDelivery(ctx, &d); err != nil {
-			return err
-		}
+		rec.deliveries = append(rec.deliveries, &d)
 		if ep.Enabled {
-			disabled[ep.ID] = true
-			return e.disable(ctx, tx, ep, "the endpoint answered 410 Gone", now)
+			rec.disable(ep, "the endpoint answered 410 Gone", now)
 		}
 		return nil
 	case !ep.Enabled:
-		return cancelDelivery(ctx, tx, &d, "the endpoint is disabled", now)
+		rec.deliveries = append(rec.deliveries, cancelled(&d, "the endpoint is disabled", now))
+		return nil
 	}
 	if delay, ok := e.backoff(d.Attempts); ok {
 		d.NextAt = now.Add(delay)
 	} else {
 		d.State = tender.DeliveryFailed
 	}
-	if err := tx.UpdateDelivery(ctx, &d); err != nil {
-		return err
-	}
+	rec.deliveries = append(rec.deliveries, &d)
 	if r.local {
 		return nil
 	}
 	switch {
 	case ep.FailingSince == nil:
 		ep.FailingSince, ep.UpdatedAt = &now, now
-		return tx.UpdateWebhookEndpoint(ctx, ep)
+		rec.touch(ep)
 	case now.Sub(*ep.FailingSince) >= e.opts.DisableAfter:
-		disabled[ep.ID] = true
-		return e.disable(ctx, tx, ep, fmt.Sprintf("every delivery failed for %s, since %s",
+		rec.disable(ep, fmt.Sprintf("every delivery failed for %s, since %s",
 			e.opts.DisableAfter, ep.FailingSince.Format(time.RFC3339)), now)
+	}
+	return nil
+}
+
+// flush writes rec in tx: the attempts in one statement, the deliveries in
+// one, each changed endpoint once, then the disablings, whose cancelling of
+// pending deliveries must see the deliveries' new states.
+func (e *Engine) flush(ctx context.Context, tx store.Tx, rec *recording) error {
+	if err := tx.CreateDeliveryAttempts(ctx, rec.attempts); err != nil {
+		return err
+	}
+	if err := tx.UpdateDeliveries(ctx, rec.deliveries); err != nil {
+		return err
+	}
+	for _, ep := range rec.endpoints {
+		if rec.disabled[ep.ID] {
+			continue // written by disable below
+		}
+		if err := tx.UpdateWebhookEndpoint(ctx, ep); err != nil {
+			return err
+		}
+	}
+	now := tx.Now()
+	for _, dis := range rec.disables {
+		if err := e.disable(ctx, tx, dis.ep, dis.reason, now); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -350,6 +421,7 @@ func (e *Engine) disable(ctx context.Context, tx store.Tx, ep *tender.WebhookEnd
 	}
 	e.log.Warn("webhook endpoint disabled", "endpoint", ep.ID, "account", ep.AccountID, "reason", reason)
 	p := tender.Page{Limit: 200}
+	var pending []*tender.Delivery
 	for scanned := 0; scanned < cancelScan; {
 		ds, more, err := tx.ListDeliveriesByEndpoint(ctx, sc, ep.ID, p)
 		if err != nil {
@@ -357,9 +429,7 @@ func (e *Engine) disable(ctx context.Context, tx store.Tx, ep *tender.WebhookEnd
 		}
 		for _, d := range ds {
 			if d.State == tender.DeliveryPending {
-				if err := cancelDelivery(ctx, tx, d, "the endpoint was disabled: "+reason, now); err != nil {
-					return err
-				}
+				pending = append(pending, cancelled(d, "the endpoint was disabled: "+reason, now))
 			}
 		}
 		scanned += len(ds)
@@ -368,5 +438,5 @@ func (e *Engine) disable(ctx context.Context, tx store.Tx, ep *tender.WebhookEnd
 		}
 		p.StartingAfter = ds[len(ds)-1].ID
 	}
-	return nil
+	return tx.UpdateDeliveries(ctx, pending)
 }

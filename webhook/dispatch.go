@@ -78,6 +78,7 @@ func (e *Engine) DispatchOnce(ctx context.Context) (int, error) {
 		}
 		now := tx.Now()
 		endpoints := make(map[scopeKey][]*tender.WebhookEndpoint)
+		var ds []*tender.Delivery
 		for _, ev := range evs {
 			k := scopeKey{ev.AccountID, ev.Mode}
 			eps, ok := endpoints[k]
@@ -91,13 +92,11 @@ func (e *Engine) DispatchOnce(ctx context.Context) (int, error) {
 				if ep.CreatedAt.After(ev.CreatedAt) || !e.wants(ep, ev) {
 					continue
 				}
-				if err := tx.CreateDelivery(ctx, newDelivery(ev, ep, now)); err != nil {
-					return err
-				}
-				made++
+				ds = append(ds, newDelivery(ev, ep, now))
 			}
 		}
-		return nil
+		made = len(ds)
+		return tx.CreateDeliveries(ctx, ds)
 	})
 	if err != nil {
 		return 0, err

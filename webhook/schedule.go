@@ -16,25 +16,38 @@ import (
 // Deliveries are claimed from the database in due order, which knows
 // nothing of endpoints. A claimed delivery runs at once if its endpoint has
 // fewer than MaxPerEndpoint attempts running (and a worker is free); else
-// it waits in the endpoint's queue of up to MaxPerEndpoint more; else it is
-// deferred in the database, behind the endpoint's earlier deferrals. Claims
-// are sized by what the known endpoints can take, plus a few for endpoints
-// not seen yet; that small reserve is skipped for a poll interval after it
-// brought only deliveries that had to be deferred, so that a saturated
-// endpoint does not make the engine rewrite its backlog over and over.
+// it waits in the endpoint's queue; else it is deferred in the database,
+// behind the endpoint's earlier deferrals. An endpoint's queue holds
+// MaxPerEndpoint deliveries, or more for an endpoint that answers faster
+// than a claim commits: enough to keep its slots busy for two claims'
+// time (heldCap), up to maxHeldFactor times MaxPerEndpoint. (A claim costs
+// a commit, a few milliseconds on PostgreSQL; a local receiver answers in
+// well under one, so a queue of MaxPerEndpoint would leave its slots idle
+// most of the time.) Claims are sized by what the known endpoints can take,
+// plus a few for endpoints not seen yet, within maxInMemory; that small
+// reserve is skipped for a poll interval after it brought only deliveries
+// that had to be deferred, so that a saturated endpoint does not make the
+// engine rewrite its backlog over and over.
 type scheduler struct {
 	// claimMu lets one claim transaction of this process run at a time:
 	// concurrent claims would fight over the same rows (on PostgreSQL, a
 	// row another claim just leased is a serialization failure).
 	claimMu sync.Mutex
 
-	mu            sync.Mutex
-	running       int
-	held          int
+	mu      sync.Mutex
+	running int
+	held    int
+	// unrecorded counts attempts done whose outcomes the recorder has not
+	// taken yet: their slots are free, but they count against
+	// maxInMemory, so that a slow recorder slows claims.
+	unrecorded    int
 	perEP         map[string]*epState
-	inProcess     map[string]bool // deliveries running or held, by id
+	inProcess     map[string]bool // deliveries running, held or unrecorded, by id
 	lastFruitless time.Time
 	stopping      bool
+	// claimLatency is a moving average of how long claim transactions
+	// take, commit included.
+	claimLatency time.Duration
 
 	ctx      context.Context // the attempts' context
 	attempts *sync.WaitGroup
@@ -53,7 +66,7 @@ func (s *scheduler) reset(ctx context.Context, attempts *sync.WaitGroup, results
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ctx, s.attempts, s.results = ctx, attempts, results
-	s.running, s.held, s.stopping = 0, 0, false
+	s.running, s.held, s.unrecorded, s.stopping = 0, 0, 0, false
 	s.perEP, s.inProcess = make(map[string]*epState), make(map[string]bool)
 }
 
@@ -93,9 +106,54 @@ func (e *Engine) claimLoop(ctx context.Context) {
 	}
 }
 
+// maxHeldFactor bounds an endpoint's queue at this many times
+// MaxPerEndpoint.
+const maxHeldFactor = 8
+
+// maxInMemory is how many deliveries may be running or waiting in memory
+// at once: four times Concurrency.
+func (e *Engine) maxInMemory() int { return 4 * e.opts.Concurrency }
+
+// heldCap returns how many deliveries may wait in memory for an endpoint
+// whose attempts take about lat (0 when not known yet): MaxPerEndpoint, or
+// for an endpoint faster than a claim, as many as its slots get through in
+// two claims' time, up to maxHeldFactor × MaxPerEndpoint. s.mu is held.
+func (e *Engine) heldCap(lat time.Duration) int {
+	per := e.opts.MaxPerEndpoint
+	cl := e.sched.claimLatency
+	if lat <= 0 || cl <= lat {
+		return per
+	}
+	return per * min(maxHeldFactor, int((2*cl+lat-1)/lat))
+}
+
+// endpointCap returns how many of st's deliveries may be in memory: its
+// running slots and its queue. s.mu is held.
+func (e *Engine) endpointCap(st *epState) int {
+	lat := st.latency
+	for _, t := range st.running {
+		if d := time.Since(t); d > lat {
+			lat = d
+		}
+	}
+	return e.opts.MaxPerEndpoint + e.heldCap(lat)
+}
+
+// noteClaim folds the duration of a claim transaction into the average.
+func (e *Engine) noteClaim(d time.Duration) {
+	s := &e.sched
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.claimLatency == 0 {
+		s.claimLatency = d
+	} else {
+		s.claimLatency = (7*s.claimLatency + d) / 8
+	}
+}
+
 // claimSize returns how many deliveries to claim now: room in the queues
-// of the endpoints being served, plus a reserve for others, within a bound
-// of twice Concurrency in memory.
+// of the endpoints being served, plus a reserve for others, within
+// maxInMemory.
 func (e *Engine) claimSize() int {
 	e.sched.mu.Lock()
 	defer e.sched.mu.Unlock()
@@ -107,20 +165,20 @@ func (e *Engine) claimSizeLocked() int {
 	if s.stopping {
 		return 0
 	}
-	perEP := e.opts.MaxPerEndpoint
 	need := 0
 	for _, st := range s.perEP {
-		need += max(0, 2*perEP-len(st.running)-len(st.held))
+		need += max(0, e.endpointCap(st)-len(st.running)-len(st.held))
 	}
 	if s.running < e.opts.Concurrency && time.Since(s.lastFruitless) >= e.opts.PollInterval {
 		need += max(1, e.opts.Concurrency/8)
 	}
-	return max(0, min(need, 2*e.opts.Concurrency-s.running-s.held))
+	return max(0, min(need, e.maxInMemory()-s.running-s.held-s.unrecorded))
 }
 
 // plan is what a claim transaction decided for one endpoint.
 type plan struct {
 	inMemory int       // running and held before the claim
+	cap      int       // how many may be in memory (endpointCap)
 	oldest   time.Time // start of the oldest running attempt
 	latency  time.Duration
 	queueEnd time.Time
@@ -139,6 +197,7 @@ func (e *Engine) claim(ctx context.Context) (n, claimed, deferred int, err error
 	}
 	var c claimRun
 	snap := e.snapshot()
+	start := time.Now()
 	err = e.write(ctx, func(tx store.Tx) (err error) {
 		c, err = e.claimTx(ctx, tx, n, snap)
 		return err
@@ -146,6 +205,7 @@ func (e *Engine) claim(ctx context.Context) (n, claimed, deferred int, err error
 	if err != nil {
 		return n, 0, 0, err
 	}
+	e.noteClaim(time.Since(start))
 	e.afterClaim(c)
 	return n, c.claimed, c.deferred, nil
 }
@@ -153,6 +213,7 @@ func (e *Engine) claim(ctx context.Context) (n, claimed, deferred int, err error
 // claimSnapshot is the scheduler's state as a claim transaction sees it.
 type claimSnapshot struct {
 	plans map[string]plan
+	fresh int // the cap of an endpoint with nothing in memory
 }
 
 // inProcess reports whether delivery id is held or running here now. (A
@@ -168,9 +229,9 @@ func (e *Engine) snapshot() claimSnapshot {
 	s := &e.sched
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	snap := claimSnapshot{plans: make(map[string]plan, len(s.perEP))}
+	snap := claimSnapshot{plans: make(map[string]plan, len(s.perEP)), fresh: e.opts.MaxPerEndpoint + e.heldCap(0)}
 	for id, st := range s.perEP {
-		p := plan{inMemory: len(st.running) + len(st.held), latency: st.latency, queueEnd: st.queueEnd}
+		p := plan{inMemory: len(st.running) + len(st.held), cap: e.endpointCap(st), latency: st.latency, queueEnd: st.queueEnd}
 		for _, t := range st.running {
 			if p.oldest.IsZero() || t.Before(p.oldest) {
 				p.oldest = t
@@ -193,7 +254,9 @@ type claimRun struct {
 // transaction, cancels those whose endpoint is disabled or deleted and
 // defers those whose endpoint has no room in memory. It changes nothing
 // outside tx (it may run more than once); afterClaim applies its result
-// once tx has committed.
+// once tx has committed. Its statements do not grow with n: one claim, one
+// read per endpoint, one read of the events not in the cache, and one
+// write of the deliveries cancelled or deferred.
 func (e *Engine) claimTx(ctx context.Context, tx store.Tx, n int, snap claimSnapshot) (c claimRun, err error) {
 	c.plans = make(map[string]*plan)
 	if n <= 0 {
@@ -206,6 +269,8 @@ func (e *Engine) claimTx(ctx context.Context, tx store.Tx, n int, snap claimSnap
 	c.claimed = len(ds)
 	now := tx.Now()
 	endpoints := make(map[string]*tender.WebhookEndpoint)
+	var changed []*tender.Delivery // cancelled or deferred
+	var unread []string            // events of works not in the cache
 	for _, d := range ds {
 		if e.inProcess(d.ID) {
 			// Its lease lapsed while this process held it: leave it to the
@@ -229,43 +294,65 @@ func (e *Engine) claimTx(ctx context.Context, tx store.Tx, n int, snap claimSnap
 		}
 		switch {
 		case ep == nil:
-			err = cancelDelivery(ctx, tx, d, "the endpoint was deleted", now)
+			changed = append(changed, cancelled(d, "the endpoint was deleted", now))
 		case !ep.Enabled:
-			err = cancelDelivery(ctx, tx, d, "the endpoint is disabled", now)
+			changed = append(changed, cancelled(d, "the endpoint is disabled", now))
 		case dl == nil:
 			// Another tender process serves this dialect; leave it to them.
 			d.NextAt = now.Add(time.Minute)
-			err = tx.UpdateDelivery(ctx, d)
+			changed = append(changed, d)
 			c.deferred++
 		default:
 			p := c.plans[ep.ID]
 			if p == nil {
-				sp := snap.plans[ep.ID]
+				sp, ok := snap.plans[ep.ID]
+				if !ok {
+					sp.cap = snap.fresh
+				}
 				p = &sp
 				c.plans[ep.ID] = p
 			}
-			if p.inMemory+p.taken >= 2*e.opts.MaxPerEndpoint {
+			if p.inMemory+p.taken >= p.cap {
 				d.NextAt = e.deferUntil(p, now)
-				err = tx.UpdateDelivery(ctx, d)
+				changed = append(changed, d)
 				c.deferred++
 				break
 			}
-			ev := e.events.get(d.EventID)
-			if ev == nil {
-				ev, err = tx.FindEventByID(ctx, sc, d.EventID)
-				if tender.ErrorCode(err) == tender.ENOTFOUND {
-					err = cancelDelivery(ctx, tx, d, "the event no longer exists", now)
-					break
-				} else if err != nil {
-					return c, err
-				}
+			w := &work{d: d, ep: ep, dl: dl, ev: e.events.get(d.EventID)}
+			if w.ev == nil {
+				unread = append(unread, d.EventID)
 			}
 			p.taken++
-			c.works = append(c.works, &work{d: d, ep: ep, ev: ev, dl: dl})
+			c.works = append(c.works, w)
 		}
+	}
+	if len(unread) > 0 {
+		evs, err := tx.FindEventsByIDs(ctx, unread)
 		if err != nil {
 			return c, err
 		}
+		byID := make(map[string]*tender.Event, len(evs))
+		for _, ev := range evs {
+			byID[ev.ID] = ev
+		}
+		works := c.works[:0]
+		for _, w := range c.works {
+			if w.ev == nil {
+				ev := byID[w.d.EventID]
+				if ev == nil || ev.AccountID != w.d.AccountID || ev.Mode != w.d.Mode {
+					changed = append(changed, cancelled(w.d, "the event no longer exists", now))
+					c.plans[w.ep.ID].taken--
+					continue
+				}
+				w.ev = ev
+			}
+			works = append(works, w)
+		}
+		clear(c.works[len(works):])
+		c.works = works
+	}
+	if err := tx.UpdateDeliveries(ctx, changed); err != nil {
+		return c, err
 	}
 	return c, nil
 }
@@ -349,24 +436,36 @@ func (e *Engine) scheduleLocked() {
 		s.attempts.Add(1)
 		go func() {
 			defer s.attempts.Done()
-			s.results <- e.attempt(s.ctx, w)
+			r := e.attempt(s.ctx, w)
+			e.finish(r)
+			s.results <- r
 		}()
 	}
 }
 
-// release frees the slots of recorded attempts and starts what waits.
+// release forgets the deliveries of attempts the recorder has taken: their
+// leases hold them until their outcomes are recorded.
 func (e *Engine) release(batch []*result) {
 	s := &e.sched
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
 	for _, r := range batch {
-		s.running--
+		s.unrecorded--
 		delete(s.inProcess, r.w.d.ID)
-		st := s.perEP[r.w.ep.ID]
-		if st == nil {
-			continue
-		}
+	}
+}
+
+// finish frees the slot of an attempt as soon as it is done, before its
+// outcome is recorded, and starts what waits: the recorder commits a batch
+// in a few milliseconds, in which a fast endpoint's slots can serve many
+// more.
+func (e *Engine) finish(r *result) {
+	s := &e.sched
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.running--
+	s.unrecorded++
+	if st := s.perEP[r.w.ep.ID]; st != nil {
 		delete(st.running, r.w.d.ID)
 		if !r.aborted && !r.local && r.skipped == "" {
 			if st.latency == 0 {
@@ -375,7 +474,7 @@ func (e *Engine) release(batch []*result) {
 				st.latency = (7*st.latency + r.latency) / 8
 			}
 		}
-		if len(st.running) == 0 && len(st.held) == 0 && !st.queueEnd.After(now) {
+		if len(st.running) == 0 && len(st.held) == 0 && !st.queueEnd.After(time.Now()) {
 			delete(s.perEP, r.w.ep.ID)
 		}
 	}
@@ -416,14 +515,13 @@ func (e *Engine) giveBack(ctx context.Context, ws []*work) {
 	}
 	err := e.write(ctx, func(tx store.Tx) error {
 		now := tx.Now()
-		for _, w := range ws {
+		ds := make([]*tender.Delivery, len(ws))
+		for i, w := range ws {
 			d := *w.d
 			d.NextAt = now
-			if err := tx.UpdateDelivery(ctx, &d); err != nil {
-				return err
-			}
+			ds[i] = &d
 		}
-		return nil
+		return tx.UpdateDeliveries(ctx, ds)
 	})
 	if err != nil {
 		e.log.Warn("give back webhook deliveries; their leases will lapse", "n", len(ws), "err", err)

@@ -40,7 +40,7 @@ func Migrations() ([]sqlstore.Migration, error) {
 const migrateLock = `SELECT pg_advisory_xact_lock(7268263361)`
 
 var dialect = &sqlstore.Dialect{SkipLocked: " FOR UPDATE SKIP LOCKED", InterpretError: interpretError,
-	BalanceShards: BalanceShards, ForUpdate: " FOR UPDATE", PostingCTE: true,
+	BalanceShards: BalanceShards, ForUpdate: " FOR UPDATE", PostingCTE: true, Arrays: true,
 	GuardsQuery: `SELECT t.tgname FROM pg_trigger t WHERE NOT t.tgisinternal AND t.tgenabled <> 'D'
 		AND t.tgrelid IN ('ledger_entries'::regclass, 'ledger_transactions'::regclass)`,
 	ExtraGuards: []string{"ledger_entries_no_truncate", "ledger_transactions_no_truncate"}}

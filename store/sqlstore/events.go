@@ -277,3 +277,154 @@ func (t *Tx) ListDeliveryAttempts(ctx context.Context, endpointID, deliveryID st
 	}
 	return listPage[tender.DeliveryAttempt](ctx, t, `SELECT data FROM delivery_attempts WHERE endpoint_id = $1`, []any{endpointID}, p)
 }
+
+// FindEventsByIDs returns the events of ids that exist, in no particular
+// order, whatever their account and mode: the delivery engine reads the
+// events of a batch of deliveries with it, and checks each against its
+// delivery's scope.
+func (t *Tx) FindEventsByIDs(ctx context.Context, ids []string) ([]*tender.Event, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if t.d.Arrays {
+		return listDocs[tender.Event](ctx, t, `SELECT data FROM events WHERE id = ANY($1::text[])`, ids)
+	}
+	var out []*tender.Event
+	for _, id := range ids {
+		evs, err := listDocs[tender.Event](ctx, t, `SELECT data FROM events WHERE id = $1`, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, evs...)
+	}
+	return out, nil
+}
+
+// CreateDeliveries inserts ds, each unless its event already has a
+// delivery to its endpoint (as CreateDelivery does).
+func (t *Tx) CreateDeliveries(ctx context.Context, ds []*tender.Delivery) error {
+	if !t.d.Arrays {
+		for _, d := range ds {
+			if err := t.CreateDelivery(ctx, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(ds) == 0 {
+		return nil
+	}
+	n := len(ds)
+	ids, events, endpoints, accounts, modes, states, data := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	attempts, nextAt, created, updated := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, d := range ds {
+		doc, err := marshal(d)
+		if err != nil {
+			return err
+		}
+		ids[i], events[i], endpoints[i], accounts[i], modes[i], states[i], data[i] = d.ID, d.EventID, d.EndpointID, d.AccountID, string(d.Mode), d.State, doc
+		attempts[i], nextAt[i], created[i], updated[i] = int64(d.Attempts), micros(d.NextAt), micros(d.CreatedAt), micros(d.UpdatedAt)
+	}
+	_, err := t.exec(ctx, `INSERT INTO deliveries (id, event_id, endpoint_id, account_id, mode, state, attempts, next_at, locked_until, created_at, updated_at, data)
+		SELECT id, event_id, endpoint_id, account_id, mode, state, attempts, next_at, 0, created_at, updated_at, data
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::text[])
+			AS v(id, event_id, endpoint_id, account_id, mode, state, attempts, next_at, created_at, updated_at, data)
+		ON CONFLICT DO NOTHING`,
+		ids, events, endpoints, accounts, modes, states, attempts, nextAt, created, updated, data)
+	return err
+}
+
+// UpdateDeliveries overwrites each of ds and releases its lease, as
+// UpdateDelivery does for one; of two with the same id, the later wins. It
+// returns ENOTFOUND, having changed nothing the caller may keep (the
+// transaction must roll back), unless every one exists in its own scope.
+func (t *Tx) UpdateDeliveries(ctx context.Context, ds []*tender.Delivery) error {
+	if !t.d.Arrays {
+		for _, d := range ds {
+			if err := t.UpdateDelivery(ctx, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(ds) == 0 {
+		return nil
+	}
+	// One row per id, the last given: an UPDATE … FROM joining a row twice
+	// would apply either.
+	last := make(map[string]*tender.Delivery, len(ds))
+	for _, d := range ds {
+		last[d.ID] = d
+	}
+	n := len(last)
+	ids, states, data := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+	attempts, nextAt, updated := make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+	for _, d := range ds {
+		if last[d.ID] != d {
+			continue
+		}
+		doc, err := marshal(d)
+		if err != nil {
+			return err
+		}
+		ids, states, data = append(ids, d.ID), append(states, d.State), append(data, doc)
+		attempts, nextAt, updated = append(attempts, int64(d.Attempts)), append(nextAt, micros(d.NextAt)), append(updated, micros(d.UpdatedAt))
+	}
+	rows, err := t.q.QueryContext(ctx, `UPDATE deliveries AS d
+		SET state = v.state, attempts = v.attempts, next_at = v.next_at, locked_until = 0, updated_at = v.updated_at, data = v.data
+		FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[]) AS v(id, state, attempts, next_at, updated_at, data)
+		WHERE d.id = v.id
+		RETURNING d.id, d.account_id, d.mode`, ids, states, attempts, nextAt, updated, data)
+	if err != nil {
+		return t.d.InterpretError(err)
+	}
+	defer rows.Close()
+	matched := 0
+	for rows.Next() {
+		var id, acct, mode string
+		if err := rows.Scan(&id, &acct, &mode); err != nil {
+			return err
+		}
+		if d := last[id]; d == nil || d.AccountID != acct || string(d.Mode) != mode {
+			return tender.Errorf(tender.ENOTFOUND, "delivery %s not found (scope mismatch)", id)
+		}
+		matched++
+	}
+	if err := rows.Err(); err != nil {
+		return t.d.InterpretError(err)
+	}
+	if matched != n {
+		return tender.Errorf(tender.ENOTFOUND, "%d of %d deliveries not found", n-matched, n)
+	}
+	return nil
+}
+
+// CreateDeliveryAttempts inserts as.
+func (t *Tx) CreateDeliveryAttempts(ctx context.Context, as []*tender.DeliveryAttempt) error {
+	if !t.d.Arrays {
+		for _, a := range as {
+			if err := t.CreateDeliveryAttempt(ctx, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(as) == 0 {
+		return nil
+	}
+	n := len(as)
+	ids, deliveries, endpoints, data := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	created := make([]int64, n)
+	for i, a := range as {
+		doc, err := marshal(a)
+		if err != nil {
+			return err
+		}
+		ids[i], deliveries[i], endpoints[i], created[i], data[i] = a.ID, a.DeliveryID, a.EndpointID, micros(a.CreatedAt), doc
+	}
+	_, err := t.exec(ctx, `INSERT INTO delivery_attempts (id, delivery_id, endpoint_id, created_at, data)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[])`,
+		ids, deliveries, endpoints, created, data)
+	return err
+}

@@ -55,6 +55,11 @@ type Dialect struct {
 	// event. Only an engine whose writes are serialized (SQLite's single
 	// writer) can hand out seq in commit order.
 	EventSequence bool
+	// Arrays says that statements take array parameters (PostgreSQL):
+	// batch writes are then one statement over unnest()ed arrays, one round
+	// trip whatever the batch's size. Without it (SQLite, in process, where
+	// a statement costs no round trip) they run a statement per row.
+	Arrays bool
 }
 
 // Tx implements store.Tx over a Querier.
