@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -541,6 +542,134 @@ func TestEngine_TwoEnginesOnePostgres(t *testing.T) {
 	}
 	t.Logf("attempts by engine: %d and %d", by1.Load(), by2.Load())
 }
+
+// Two engines on one PostgreSQL database, each claiming and recording in
+// large batches (fast receivers, several endpoints, a first attempt of some
+// events failing), never attempt one delivery at the same time, deliver
+// every event to every endpoint, and log every attempt once, numbered in
+// order.
+func TestEngine_TwoEnginesOnePostgres_Batches(t *testing.T) {
+	t.Parallel()
+	dsn := testserver.PostgresURL(t)
+	open := func() store.Store {
+		db, err := postgres.Open(context.Background(), dsn, postgres.Options{MaxConns: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	st1, st2 := open(), open()
+	f := newFixture(t, st1)
+
+	// The receiver keys requests by endpoint and event: one event goes to
+	// every endpoint at once, legitimately.
+	var mu sync.Mutex
+	inFlight, tries, ok := map[string]int{}, map[string]int{}, map[string]int{}
+	overlap := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.URL.Path + " " + r.Header.Get("Test-Id")
+		mu.Lock()
+		if inFlight[key] > 0 {
+			overlap++
+		}
+		inFlight[key]++
+		tries[key]++
+		fail := tries[key] == 1 && failsFirst(r.Header.Get("Test-Id"))
+		mu.Unlock()
+		status := http.StatusOK
+		if fail {
+			status = http.StatusInternalServerError
+		}
+		mu.Lock()
+		inFlight[key]--
+		if !fail {
+			ok[key]++
+		}
+		mu.Unlock()
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(srv.Close)
+	const endpoints, n = 3, 400
+	var eps []*tender.WebhookEndpoint
+	for i := 0; i < endpoints; i++ {
+		eps = append(eps, f.endpoint(f.scope, srv.URL+"/ep"+itoa(i), nil, nil))
+	}
+	ids := f.events(f.scope, tender.EventPaymentCaptured, n)
+	var by1, by2 atomic.Int64
+	o1, o2 := testOptions(), testOptions()
+	o1.Concurrency, o2.Concurrency = 16, 16
+	o1.Schedule, o2.Schedule = []time.Duration{50 * time.Millisecond}, []time.Duration{50 * time.Millisecond}
+	o1.Metrics.Attempt = func(string, string, time.Duration) { by1.Add(1) }
+	o2.Metrics.Attempt = func(string, string, time.Duration) { by2.Add(1) }
+	startEngine(t, st1, o1)
+	startEngine(t, st2, o2)
+	waitFor(t, 60*time.Second, "every event at every endpoint", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(ok) == endpoints*n
+	})
+	mu.Lock()
+	if overlap != 0 {
+		t.Errorf("%d requests arrived while another of the same delivery was in flight", overlap)
+	}
+	wantTries := 0
+	for _, id := range ids {
+		want := 1
+		if failsFirst(id) {
+			want = 2
+		}
+		wantTries += want * endpoints
+		for _, ep := range eps {
+			key := strings.TrimPrefix(ep.URL, srv.URL) + " " + id
+			if tries[key] != want || ok[key] != 1 {
+				t.Errorf("%s: %d requests, %d answered 2xx; want %d and 1 (long leases, so no duplicates)", key, tries[key], ok[key], want)
+			}
+		}
+	}
+	mu.Unlock()
+	if by1.Load() == 0 || by2.Load() == 0 {
+		t.Errorf("attempts by engine: %d and %d; want both to share the work", by1.Load(), by2.Load())
+	}
+	t.Logf("attempts by engine: %d and %d", by1.Load(), by2.Load())
+
+	// The log: one succeeded delivery per event and endpoint, one attempt
+	// row per request, numbered 1, 2, … per delivery.
+	rows := 0
+	waitFor(t, 10*time.Second, "every outcome recorded", func() bool {
+		rows = 0
+		for _, ep := range eps {
+			rows += len(f.attempts(ep.ID))
+		}
+		return rows == wantTries
+	})
+	for _, ep := range eps {
+		ds := f.deliveries(f.scope, ep.ID)
+		if s := states(ds); s[tender.DeliverySucceeded] != n || len(ds) != n {
+			t.Errorf("endpoint %s deliveries by state: %v, want %d succeeded", ep.ID, s, n)
+		}
+		seen := map[string][]int{}
+		for _, a := range f.attempts(ep.ID) {
+			seen[a.DeliveryID] = append(seen[a.DeliveryID], a.Attempt)
+		}
+		for _, d := range ds {
+			nums := seen[d.ID]
+			for i, k := range nums { // newest first
+				if k != len(nums)-i {
+					t.Errorf("delivery %s attempt numbers %v, want %d down to 1", d.ID, nums, len(nums))
+					break
+				}
+			}
+			if d.Attempts != len(nums) {
+				t.Errorf("delivery %s counts %d attempts, has %d rows", d.ID, d.Attempts, len(nums))
+			}
+		}
+	}
+}
+
+// failsFirst picks about a third of the events, by id, to fail their first
+// attempt.
+func failsFirst(id string) bool { return id != "" && id[len(id)-1]%3 == 0 }
 
 // An endpoint that fails every delivery for longer than DisableAfter is
 // disabled, and an event says so.

@@ -340,6 +340,117 @@ func testEvents(t *testing.T, setup func(*testing.T) *testBundle) {
 		got, _ = find(b.a, d.ID)
 		wantDiff(t, "after a refused update", upd, got)
 	})
+	t.Run("DeliveryBatches", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		ep, epLive := b.endpoint(b.a, nil), b.endpoint(b.aLive, nil)
+		var evs []*tender.Event
+		objs := []any{ep, epLive}
+		for i := 0; i < 5; i++ {
+			ev := b.event(b.a, tender.EventPaymentCreated)
+			evs, objs = append(evs, ev), append(objs, ev)
+		}
+		evLive := b.event(b.aLive, tender.EventPaymentCreated)
+		createAll(t, b, append(objs, evLive)...)
+
+		// FindEventsByIDs: any scope, unknown ids left out.
+		got := mustFind(t, b, func(tx store.Tx) ([]*tender.Event, error) {
+			return tx.FindEventsByIDs(b.ctx, []string{evLive.ID, evs[2].ID, "evt_none", evs[0].ID})
+		})
+		sort.Slice(got, func(i, j int) bool { return got[i].ID < got[j].ID })
+		wantDiff(t, "FindEventsByIDs", []*tender.Event{evs[0], evs[2], evLive}, got)
+
+		// CreateDeliveries: several at once, a duplicate of an event and
+		// endpoint (in the batch or already stored) skipped.
+		now := b.clock.Now()
+		first := b.delivery(evs[0], ep, now)
+		createAll(t, b, first)
+		var ds []*tender.Delivery
+		for _, ev := range evs[1:] {
+			ds = append(ds, b.delivery(ev, ep, now))
+		}
+		live := b.delivery(evLive, epLive, now)
+		dupStored, dupBatch := b.delivery(evs[0], ep, now), b.delivery(evs[1], ep, now)
+		batch := append(append([]*tender.Delivery{}, ds...), live, dupStored, dupBatch)
+		mustWrite(t, b, func(tx store.Tx) error { return tx.CreateDeliveries(b.ctx, batch) })
+		mustWrite(t, b, func(tx store.Tx) error { return tx.CreateDeliveries(b.ctx, nil) })
+		all := append([]*tender.Delivery{first}, ds...)
+		byEP := mustFind(t, b, func(tx store.Tx) ([]*tender.Delivery, error) {
+			ds, _, err := tx.ListDeliveriesByEndpoint(b.ctx, b.a, ep.ID, tender.Page{Limit: 100})
+			return ds, err
+		})
+		sort.Slice(byEP, func(i, j int) bool { return byEP[i].EventID < byEP[j].EventID })
+		wantDiff(t, "CreateDeliveries", all, byEP)
+
+		// UpdateDeliveries: each row its own values, the later of two with
+		// one id winning, and the lease released.
+		claimed := claimDeliveries(t, b, 10, time.Hour)
+		if len(claimed) != 6 {
+			t.Fatalf("claimed %d deliveries, want 6", len(claimed))
+		}
+		b.clock.Advance(time.Second)
+		now = b.clock.Now()
+		upd := make([]*tender.Delivery, len(all))
+		for i, d := range all {
+			u := *d
+			u.Attempts, u.LastStatus, u.UpdatedAt = i+1, 500+i, now
+			if i%2 == 0 {
+				u.State, u.SucceededAt, u.LastStatus = tender.DeliverySucceeded, ptr(now), 200
+			} else {
+				u.NextAt = now
+			}
+			upd[i] = &u
+		}
+		stale := *upd[1]
+		stale.State = tender.DeliveryFailed
+		liveUpd := *live
+		liveUpd.State, liveUpd.UpdatedAt = tender.DeliveryCancelled, now
+		mustWrite(t, b, func(tx store.Tx) error {
+			return tx.UpdateDeliveries(b.ctx, append([]*tender.Delivery{&stale, &liveUpd}, upd...))
+		})
+		for i, u := range upd {
+			got, err := read(b, func(tx store.Tx) (*tender.Delivery, error) { return tx.FindDeliveryByID(b.ctx, b.a, u.ID) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantDiff(t, fmt.Sprintf("UpdateDeliveries, delivery %d", i), u, got)
+		}
+		got2, _ := read(b, func(tx store.Tx) (*tender.Delivery, error) { return tx.FindDeliveryByID(b.ctx, b.aLive, live.ID) })
+		wantDiff(t, "UpdateDeliveries, the live delivery", &liveUpd, got2)
+		reclaimed := claimDeliveries(t, b, 10, time.Hour)
+		sort.Slice(reclaimed, func(i, j int) bool { return reclaimed[i].EventID < reclaimed[j].EventID })
+		wantDiff(t, "claim after UpdateDeliveries: the pending ones, leases released", []*tender.Delivery{upd[1], upd[3]}, reclaimed)
+
+		// A delivery out of its scope, or missing, fails the whole batch.
+		foreign := *upd[3]
+		foreign.Mode, foreign.State = tender.ModeLive, tender.DeliveryFailed
+		other := *upd[1]
+		other.State = tender.DeliveryFailed
+		err := b.store.Write(b.ctx, func(tx store.Tx) error { return tx.UpdateDeliveries(b.ctx, []*tender.Delivery{&other, &foreign}) })
+		wantCode(t, "UpdateDeliveries with one in another scope", err, tender.ENOTFOUND)
+		missing := *upd[1]
+		missing.ID = "dl_none"
+		err = b.store.Write(b.ctx, func(tx store.Tx) error { return tx.UpdateDeliveries(b.ctx, []*tender.Delivery{&other, &missing}) })
+		wantCode(t, "UpdateDeliveries with a missing one", err, tender.ENOTFOUND)
+		got3, _ := read(b, func(tx store.Tx) (*tender.Delivery, error) { return tx.FindDeliveryByID(b.ctx, b.a, upd[1].ID) })
+		if got3.State != tender.DeliveryPending {
+			t.Errorf("after refused batches, delivery state = %s, want pending", got3.State)
+		}
+
+		// CreateDeliveryAttempts.
+		a1, a2 := b.attempt(upd[0], 1), b.attempt(upd[0], 2)
+		a3 := b.attempt(upd[1], 1)
+		a2.StatusCode, a2.Error, a2.ResponseExcerpt = 200, "", "ok"
+		mustWrite(t, b, func(tx store.Tx) error {
+			return tx.CreateDeliveryAttempts(b.ctx, []*tender.DeliveryAttempt{a1, a2, a3})
+		})
+		mustWrite(t, b, func(tx store.Tx) error { return tx.CreateDeliveryAttempts(b.ctx, nil) })
+		attempts := mustFind(t, b, func(tx store.Tx) ([]*tender.DeliveryAttempt, error) {
+			as, _, err := tx.ListDeliveryAttempts(b.ctx, ep.ID, upd[0].ID, tender.Page{Limit: 10})
+			return as, err
+		})
+		wantDiff(t, "CreateDeliveryAttempts, newest first", []*tender.DeliveryAttempt{a2, a1}, attempts)
+	})
 	t.Run("ClaimDueDeliveries", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
