@@ -30,9 +30,25 @@
 // others: as many more of its deliveries wait in memory for its next free
 // slot (one that waited over a second reads its endpoint again first), and
 // the rest are deferred in the database by about the endpoint's observed
-// latency. Claims are sized by that room, one claim transaction at a time
-// per process, and a busy engine claims in the same transaction that
-// records the attempts just made.
+// latency. An endpoint that answers faster than a claim commits may have
+// more waiting, enough for its slots to get through two claims' time (at
+// most 8×MaxPerEndpoint), so that a fast receiver is not left idle between
+// commits; at most 4×Concurrency deliveries are in memory in all. Claims
+// are sized by that room, one claim transaction at a time per process, and
+// a busy engine claims in the same transaction that records the attempts
+// just made.
+//
+// The engine's writes are batched, so that a delivery costs a fraction of
+// a database round trip: a fan-out inserts all its deliveries at once
+// (Tx.CreateDeliveries), a claim reads the events not in the engine's
+// cache at once (Tx.FindEventsByIDs) and writes its cancellations and
+// deferrals at once, and the outcomes waiting when the recorder is free are
+// recorded together, in the order they came (Tx.CreateDeliveryAttempts,
+// Tx.UpdateDeliveries, one write per endpoint whose health changed). On
+// PostgreSQL each of those is one statement over arrays; on SQLite, where a
+// statement costs no round trip, a statement per row. An attempt's worker
+// slot is freed as soon as its request ends; its delivery stays leased
+// until its outcome is recorded.
 //
 // Each attempt POSTs the dialect's Payload with the dialect's Sign headers
 // (signed with the endpoint's secret, opened by Options.OpenSecret; the
