@@ -183,7 +183,7 @@ func describe(err error, rctx context.Context, timeout time.Duration) string {
 // record writes the outcomes of attempts, many per transaction, and frees
 // their slots. It returns when results is closed and drained.
 func (e *Engine) record(results <-chan *result) {
-	const maxBatch = 128
+	maxBatch := e.maxInMemory()
 	for r := range results {
 		batch := []*result{r}
 	more:

@@ -32,8 +32,8 @@
 // the rest are deferred in the database by about the endpoint's observed
 // latency. An endpoint that answers faster than a claim commits may have
 // more waiting, enough for its slots to get through two claims' time (at
-// most 8×MaxPerEndpoint), so that a fast receiver is not left idle between
-// commits; at most 4×Concurrency deliveries are in memory in all. Claims
+// most 16×MaxPerEndpoint), so that a fast receiver is not left idle between
+// commits; at most 8×Concurrency deliveries are in memory in all. Claims
 // are sized by that room, one claim transaction at a time per process, and
 // a busy engine claims in the same transaction that records the attempts
 // just made.

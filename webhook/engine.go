@@ -69,7 +69,7 @@ type Options struct {
 	// (Concurrency/2, at least 1), so that a slow receiver holds at most
 	// that many workers and never blocks the others. As many more of an
 	// endpoint's deliveries may wait in memory for its next free slot (up
-	// to eight times as many for an endpoint that answers faster than a
+	// to sixteen times as many for an endpoint that answers faster than a
 	// claim commits); beyond that they are deferred in the database.
 	MaxPerEndpoint int
 	// Timeout bounds each attempt, from dialing to the end of the

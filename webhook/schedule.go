@@ -108,11 +108,11 @@ func (e *Engine) claimLoop(ctx context.Context) {
 
 // maxHeldFactor bounds an endpoint's queue at this many times
 // MaxPerEndpoint.
-const maxHeldFactor = 8
+const maxHeldFactor = 16
 
 // maxInMemory is how many deliveries may be running or waiting in memory
-// at once: four times Concurrency.
-func (e *Engine) maxInMemory() int { return 4 * e.opts.Concurrency }
+// at once: eight times Concurrency.
+func (e *Engine) maxInMemory() int { return 8 * e.opts.Concurrency }
 
 // heldCap returns how many deliveries may wait in memory for an endpoint
 // whose attempts take about lat (0 when not known yet): MaxPerEndpoint, or

@@ -28,7 +28,7 @@ func (plainDialect) Sign(string, string, time.Time, []byte) (http.Header, error)
 }
 
 // The scheduler keeps its bounds under load from many endpoints: at most
-// Concurrency attempts, MaxPerEndpoint per endpoint, four times Concurrency
+// Concurrency attempts, MaxPerEndpoint per endpoint, eight times Concurrency
 // deliveries in memory, and it never asks the store for a negative number
 // of deliveries (which SQLite would read as "no limit").
 func TestScheduler_Bounds(t *testing.T) {
@@ -92,7 +92,7 @@ func TestScheduler_Bounds(t *testing.T) {
 		s.mu.Lock()
 		running, held, size := s.running, s.held, e.claimSizeLocked()
 		s.mu.Unlock()
-		if running > 4 || running+held > 16 || size < 0 {
+		if running > 4 || running+held > 32 || size < 0 {
 			t.Fatalf("scheduler out of bounds: %d running, %d held, claim size %d", running, held, size)
 		}
 		time.Sleep(time.Millisecond)
