@@ -65,6 +65,62 @@ func encodeEvent(e *tender.Event) (string, error) {
 	return string(b), nil
 }
 
+// decodeEvent reads an event's document. Documents are written by
+// encodeEvent (or, before it, json.Marshal) with the fields in one fixed
+// order and the snapshot last but for created_at, so the header fields are
+// read in place and the snapshot is sliced out without scanning it: the
+// dispatcher reads every event in the SQLite writer. A document in any other
+// shape (an escaped string, say) goes through json.Unmarshal.
+func decodeEvent(data string) (*tender.Event, error) {
+	if e, ok := decodeEventFast(data); ok {
+		return e, nil
+	}
+	e := new(tender.Event)
+	if err := json.Unmarshal([]byte(data), e); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func decodeEventFast(d string) (*tender.Event, bool) {
+	var e tender.Event
+	var mode string
+	rest := d
+	for i, f := range []struct {
+		key string
+		dst *string
+	}{{"id", &e.ID}, {"account_id", &e.AccountID}, {"mode", &mode}, {"type", &e.Type}, {"object_type", &e.ObjectType}, {"object_id", &e.ObjectID}} {
+		lead := `,"` + f.key + `":"`
+		if i == 0 {
+			lead = `{"id":"`
+		}
+		if !strings.HasPrefix(rest, lead) {
+			return nil, false
+		}
+		rest = rest[len(lead):]
+		end := strings.IndexByte(rest, '"')
+		if end < 0 || strings.IndexByte(rest[:end], '\\') >= 0 {
+			return nil, false
+		}
+		*f.dst, rest = rest[:end], rest[end+1:]
+	}
+	const objLead, tsLead = `,"object":`, `,"created_at":"`
+	if !strings.HasPrefix(rest, objLead) || !strings.HasSuffix(rest, `"}`) {
+		return nil, false
+	}
+	rest = rest[len(objLead):]
+	cut := strings.LastIndex(rest, tsLead)
+	if cut <= 0 {
+		return nil, false
+	}
+	ts, err := time.Parse(time.RFC3339Nano, rest[cut+len(tsLead):len(rest)-2])
+	if err != nil {
+		return nil, false
+	}
+	e.Mode, e.Object, e.CreatedAt = tender.Mode(mode), json.RawMessage(rest[:cut]), ts
+	return &e, true
+}
+
 // appendString appends s as a JSON string. Ids and type names are plain
 // ASCII and are copied as they are; anything else goes through
 // encoding/json.
@@ -131,8 +187,8 @@ func (t *Tx) claimEventsPastCursor(ctx context.Context, limit int) ([]*tender.Ev
 		if err := rows.Scan(&last, &data); err != nil {
 			return nil, err
 		}
-		e := new(tender.Event)
-		if err := json.Unmarshal([]byte(data), e); err != nil {
+		e, err := decodeEvent(data)
+		if err != nil {
 			return nil, err
 		}
 		evs = append(evs, e)
