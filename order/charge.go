@@ -69,16 +69,9 @@ func (s *Service) ChargeSavedMethod(ctx context.Context, sc tender.Scope, id str
 	if err != nil {
 		return nil, err
 	}
-	due := o.Due()
-	if due == 0 {
-		return nil, tender.Errorf(tender.ECONFLICT, "order %s is %s with nothing due; it cannot be charged", o.ID, o.PaymentStatus)
-	}
-	amount := due
-	if p.Amount != nil {
-		if *p.Amount > due {
-			return nil, tender.FieldError("amount", fmt.Sprintf("must not be greater than the amount due, %s", money(due, o.Currency)))
-		}
-		amount = *p.Amount
+	amount, err := collectible(o, p.Amount, "it cannot be charged")
+	if err != nil {
+		return nil, err
 	}
 	methods, err := s.Providers.ListPaymentMethods(ctx, o.AccountID, o.Mode, o.Contact.ID)
 	if tender.ErrorCode(err) == tender.EINVALID {

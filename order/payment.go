@@ -74,6 +74,23 @@ type recording struct {
 	mode      string
 }
 
+// collectible is what a payment of o collects: want, or all that is due
+// when want is nil. An order with nothing due is ECONFLICT (then says what
+// cannot be done); more than is due is EINVALID naming amount.
+func collectible(o *tender.Order, want *int64, then string) (int64, error) {
+	due := o.Due()
+	if due == 0 {
+		return 0, tender.Errorf(tender.ECONFLICT, "order %s is %s with nothing due; %s", o.ID, o.PaymentStatus, then)
+	}
+	if want == nil {
+		return due, nil
+	}
+	if *want > due {
+		return 0, tender.FieldError("amount", fmt.Sprintf("must not be greater than the amount due, %s", money(due, o.Currency)))
+	}
+	return *want, nil
+}
+
 // RecordPayment records a manual payment of p.Amount (what is due when
 // nil) against order id: an external payment intent and payment, captured,
 // whose reference id is the order's, made through the payment engine so
@@ -89,16 +106,9 @@ func (s *Service) RecordPayment(ctx context.Context, sc tender.Scope, id string,
 	if err != nil {
 		return nil, err
 	}
-	due := o.Due()
-	if due == 0 {
-		return nil, tender.Errorf(tender.ECONFLICT, "amount cannot be recorded: order %s is %s with nothing due", o.ID, o.PaymentStatus)
-	}
-	amount := due
-	if p.Amount != nil {
-		if *p.Amount > due {
-			return nil, tender.FieldError("amount", fmt.Sprintf("must not be greater than the amount due, %s", money(due, o.Currency)))
-		}
-		amount = *p.Amount
+	amount, err := collectible(o, p.Amount, "no amount can be recorded")
+	if err != nil {
+		return nil, err
 	}
 	meta, _ := json.Marshal(map[string]any{"order_id": o.ID, metaManualMode: p.Mode})
 	gateway := map[string]any{"manual": true, "mode": p.Mode}
