@@ -361,21 +361,28 @@ func (h *Handler) recordOrderPayment(w http.ResponseWriter, r *http.Request, sc 
 		p.ChequeNumber = &c.Number
 	}
 	if hasAmount {
-		// The amount is in the order's currency's major units.
-		o, err := h.Orders.Get(r.Context(), loc, r.PathValue("orderId"))
-		if err != nil {
+		if p.Amount, err = h.orderAmount(r, loc, amount); err != nil {
 			return err
 		}
-		a, err := ParseMajor("amount", amount, o.Currency)
-		if err != nil {
-			return err
-		}
-		p.Amount = &a
 	}
 	if _, err := h.Orders.RecordPayment(r.Context(), loc, r.PathValue("orderId"), p); err != nil {
 		return err
 	}
 	return WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
+}
+
+// orderAmount reads a body's amount, in major units of the currency of the
+// order the path names.
+func (h *Handler) orderAmount(r *http.Request, loc tender.Scope, amount json.Number) (*int64, error) {
+	o, err := h.Orders.Get(r.Context(), loc, r.PathValue("orderId"))
+	if err != nil {
+		return nil, err
+	}
+	a, err := ParseMajor("amount", amount, o.Currency)
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
 }
 
 // ---- charge with a saved method (tender's extension) ----
@@ -414,15 +421,9 @@ func (h *Handler) chargeOrder(w http.ResponseWriter, r *http.Request, sc tender.
 	}
 	p := order.ChargeParams{PaymentMethodID: req.PaymentMethodID}
 	if hasAmount {
-		o, err := h.Orders.Get(r.Context(), loc, r.PathValue("orderId"))
-		if err != nil {
+		if p.Amount, err = h.orderAmount(r, loc, amount); err != nil {
 			return err
 		}
-		a, err := ParseMajor("amount", amount, o.Currency)
-		if err != nil {
-			return err
-		}
-		p.Amount = &a
 	}
 	x, err := h.Orders.ChargeSavedMethod(r.Context(), loc, r.PathValue("orderId"), p)
 	if err != nil {

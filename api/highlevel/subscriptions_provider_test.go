@@ -267,7 +267,9 @@ func TestHighLevel_ProviderSubscriptionsRefusals(t *testing.T) {
 		o := hlWant(t, s.HighLevel(t, "POST", "/payments/orders", map[string]any{"altId": loc, "altType": "location",
 			"contact": map[string]any{"name": "Ann", "email": "ann@example.com"}, "items": []any{map[string]any{"priceId": price["_id"], "qty": 1}}}), 201)
 		orderID := o["_id"].(string)
-		body := func(kv ...any) map[string]any { return edit(map[string]any{"altId": loc, "altType": "location"}, kv...) }
+		body := func(kv ...any) map[string]any {
+			return edit(map[string]any{"altId": loc, "altType": "location"}, kv...)
+		}
 		charge := "/payments/orders/" + orderID + "/charge"
 		methods := "/payments/custom-provider/payment-methods?locationId=" + loc + "&contactId=c1"
 
